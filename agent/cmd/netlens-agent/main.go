@@ -1,0 +1,63 @@
+// Command netlens-agent is Netlens's per-node agent: it serves Prometheus
+// metrics about packet drops and NIC receive pressure, and the agent API.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/netlens/netlens/agent"
+	"github.com/netlens/netlens/agent/config"
+	"github.com/netlens/netlens/agent/version"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run returns the process exit code: 0 after a clean stop, 1 on a runtime
+// failure, 2 on a usage error.
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, err := config.Parse(args, stderr)
+	if errors.Is(err, config.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "netlens-agent: %v\n", err)
+		return 2
+	}
+	if cfg.ShowVersion {
+		fmt.Fprintf(stdout, "netlens-agent %s (%s, %s/%s)\n", version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return 0
+	}
+	logger := newLogger(cfg, stderr)
+
+	l, err := net.Listen("tcp", cfg.ListenAddress)
+	if err != nil {
+		logger.Error("cannot listen", "address", cfg.ListenAddress, "err", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := agent.New(logger).Run(ctx, l); err != nil {
+		logger.Error("agent stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

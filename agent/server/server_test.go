@@ -1,0 +1,82 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func newTestServer(t *testing.T) (*Server, *httptest.Server) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "netlens_test_total", Help: "Test counter."})
+	c.Add(3)
+	reg.MustRegister(c)
+	s := New(slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return s, ts
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestHealthz(t *testing.T) {
+	_, ts := newTestServer(t)
+	if code, body := get(t, ts.URL+"/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("got %d %q", code, body)
+	}
+}
+
+// /readyz is 503 until the agent says it is ready, and again while shutting down.
+func TestReadyzFollowsReadiness(t *testing.T) {
+	s, ts := newTestServer(t)
+	if code, _ := get(t, ts.URL+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("before ready: got %d", code)
+	}
+	s.SetReady(true)
+	if code, _ := get(t, ts.URL+"/readyz"); code != 200 {
+		t.Fatalf("after ready: got %d", code)
+	}
+	s.SetReady(false)
+	if code, _ := get(t, ts.URL+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("after unready: got %d", code)
+	}
+}
+
+func TestMetricsServesGatherer(t *testing.T) {
+	_, ts := newTestServer(t)
+	code, body := get(t, ts.URL+"/metrics")
+	if code != 200 || !strings.Contains(body, "netlens_test_total 3") {
+		t.Fatalf("got %d:\n%s", code, body)
+	}
+}
+
+// Only GET is served; nothing changes state, and unknown paths are 404.
+func TestRejectsOtherMethodsAndPaths(t *testing.T) {
+	_, ts := newTestServer(t)
+	resp, err := http.Post(ts.URL+"/metrics", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("POST /metrics: got %d", resp.StatusCode)
+	}
+	if code, _ := get(t, ts.URL+"/nope"); code != http.StatusNotFound {
+		t.Fatalf("GET /nope: got %d", code)
+	}
+}
