@@ -1,0 +1,38 @@
+import { ScopedVars } from '@grafana/data';
+import { TemplateSrv } from '@grafana/runtime';
+
+import { expandFilterValue } from './datasource';
+
+// A template service with one multi-value variable ($ns) and one single value ($node).
+const vars: Record<string, string | string[]> = { ns: ['kube-system', 'default'], node: 'aks-1' };
+const srv = {
+  replace: (target: string, _: ScopedVars, format?: (v: string | string[]) => string) =>
+    target.replace(/\$\{?(\w+)\}?/g, (m: string, name: string) => {
+      const v = vars[name];
+      if (v === undefined) {
+        return m;
+      }
+      return format ? format(v) : String(v);
+    }),
+} as unknown as TemplateSrv;
+
+describe('expandFilterValue', () => {
+  it('expands a multi-value variable into its values', () => {
+    expect(expandFilterValue(srv, '$ns', {})).toEqual(['kube-system', 'default']);
+    expect(expandFilterValue(srv, '${ns}', {})).toEqual(['kube-system', 'default']);
+  });
+
+  it('expands a single-value variable', () => {
+    expect(expandFilterValue(srv, '$node', {})).toEqual(['aks-1']);
+  });
+
+  it('interpolates a variable inside text as one value', () => {
+    expect(expandFilterValue(srv, 'pool-$node', {})).toEqual(['pool-aks-1']);
+  });
+
+  it('passes literal values, hostile ones included, through untouched', () => {
+    const hostile = 'a"} or vector(1) or {x="';
+    expect(expandFilterValue(srv, hostile, {})).toEqual([hostile]);
+    expect(expandFilterValue(srv, '$unknown', {})).toEqual(['$unknown']);
+  });
+});
