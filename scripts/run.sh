@@ -11,9 +11,9 @@ echo "==> building the agent (bin/netlens-agent)"
 mkdir -p bin
 go build -o bin/netlens-agent ./agent/cmd/netlens-agent
 echo "==> building the data source backend (dist/datasource)"
-mage -v >/dev/null
+quietly mage -v
 echo "==> building the frontend (dist/)"
-npm run --silent build >/dev/null
+quietly npm run --silent build
 
 addr="${NETLENS_LISTEN_ADDRESS:-:10095}"
 port="${addr##*:}"

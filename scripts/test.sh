@@ -29,7 +29,7 @@ npm run --silent test:ci
 npm run --silent build
 
 step "Data source backend (mage -v)"
-mage -v >/dev/null
+quietly mage -v
 
 step "Go tests (privileged tests required)"
 NETLENS_REQUIRE_PRIVILEGED=1 go test -count=1 ./...
