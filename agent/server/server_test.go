@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/netlens/netlens/tests/testenv"
 )
 
 func newTestServer(t *testing.T) (*Server, *httptest.Server) {
@@ -23,20 +25,9 @@ func newTestServer(t *testing.T) (*Server, *httptest.Server) {
 	return s, ts
 }
 
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 func TestHealthz(t *testing.T) {
 	_, ts := newTestServer(t)
-	if code, body := get(t, ts.URL+"/healthz"); code != 200 || body != "ok\n" {
+	if code, body := testenv.HTTPGet(t, ts.URL+"/healthz"); code != 200 || body != "ok\n" {
 		t.Fatalf("got %d %q", code, body)
 	}
 }
@@ -44,22 +35,22 @@ func TestHealthz(t *testing.T) {
 // /readyz is 503 until the agent says it is ready, and again while shutting down.
 func TestReadyzFollowsReadiness(t *testing.T) {
 	s, ts := newTestServer(t)
-	if code, _ := get(t, ts.URL+"/readyz"); code != http.StatusServiceUnavailable {
+	if code, _ := testenv.HTTPGet(t, ts.URL+"/readyz"); code != http.StatusServiceUnavailable {
 		t.Fatalf("before ready: got %d", code)
 	}
 	s.SetReady(true)
-	if code, _ := get(t, ts.URL+"/readyz"); code != 200 {
+	if code, _ := testenv.HTTPGet(t, ts.URL+"/readyz"); code != 200 {
 		t.Fatalf("after ready: got %d", code)
 	}
 	s.SetReady(false)
-	if code, _ := get(t, ts.URL+"/readyz"); code != http.StatusServiceUnavailable {
+	if code, _ := testenv.HTTPGet(t, ts.URL+"/readyz"); code != http.StatusServiceUnavailable {
 		t.Fatalf("after unready: got %d", code)
 	}
 }
 
 func TestMetricsServesGatherer(t *testing.T) {
 	_, ts := newTestServer(t)
-	code, body := get(t, ts.URL+"/metrics")
+	code, body := testenv.HTTPGet(t, ts.URL+"/metrics")
 	if code != 200 || !strings.Contains(body, "netlens_test_total 3") {
 		t.Fatalf("got %d:\n%s", code, body)
 	}
@@ -76,7 +67,7 @@ func TestRejectsOtherMethodsAndPaths(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("POST /metrics: got %d", resp.StatusCode)
 	}
-	if code, _ := get(t, ts.URL+"/nope"); code != http.StatusNotFound {
+	if code, _ := testenv.HTTPGet(t, ts.URL+"/nope"); code != http.StatusNotFound {
 		t.Fatalf("GET /nope: got %d", code)
 	}
 }

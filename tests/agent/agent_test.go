@@ -6,8 +6,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -68,17 +66,6 @@ func startAgent(t *testing.T, bin string) (*exec.Cmd, string) {
 	}
 }
 
-func httpGet(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 // The agent serves health, readiness and metrics; its exposition passes
 // promtool's lint and names the running kernel; SIGTERM stops it cleanly.
 func TestAgentServesAndStops(t *testing.T) {
@@ -87,11 +74,11 @@ func TestAgentServesAndStops(t *testing.T) {
 	cmd, addr := startAgent(t, bin)
 
 	for _, p := range []string{"/healthz", "/readyz"} {
-		if code, body := httpGet(t, "http://"+addr+p); code != 200 {
+		if code, body := testenv.HTTPGet(t, "http://"+addr+p); code != 200 {
 			t.Fatalf("GET %s: %d %q", p, code, body)
 		}
 	}
-	code, metrics := httpGet(t, "http://"+addr+"/metrics")
+	code, metrics := testenv.HTTPGet(t, "http://"+addr+"/metrics")
 	if code != 200 {
 		t.Fatalf("GET /metrics: %d", code)
 	}
