@@ -13,16 +13,20 @@ jest.mock('@grafana/runtime', () => ({
   getDataSourceSrv: () => ({ getList }),
 }));
 
+// Grafana renders app pages inside its router.
+const renderOverview = () =>
+  render(
+    <MemoryRouter future={ROUTER_FUTURE}>
+      <Overview />
+    </MemoryRouter>
+  );
+
 describe('Overview page', () => {
   beforeEach(() => getList.mockReset());
 
   it('guides the user to add a data source when there is none', () => {
     getList.mockReturnValue([]);
-    render(
-      <MemoryRouter future={ROUTER_FUTURE}>
-        <Overview />
-      </MemoryRouter>
-    );
+    renderOverview();
     expect(screen.getByTestId(testIds.empty)).toBeInTheDocument();
     expect(screen.getByText('No Netlens data source yet')).toBeInTheDocument();
     expect(screen.getByRole('link', { name: /Add a Netlens data source/ })).toHaveAttribute(
@@ -37,11 +41,7 @@ describe('Overview page', () => {
       { uid: 'a', name: 'Cluster A', jsonData: { mode: 'prometheus' } },
       { uid: 'b', name: 'Lab agents', jsonData: { mode: 'direct', agentUrls: ['http://x:10095'] } },
     ]);
-    render(
-      <MemoryRouter future={ROUTER_FUTURE}>
-        <Overview />
-      </MemoryRouter>
-    );
+    renderOverview();
     expect(screen.getByTestId(testIds.dataSources)).toBeInTheDocument();
     expect(screen.getByText('Cluster A')).toBeInTheDocument();
     expect(screen.getByText('Agents directly: 1 URL; Netlens metrics')).toBeInTheDocument();

@@ -19,7 +19,6 @@ function settings(jsonData: NetlensOptions, extra: Partial<Options> = {}): Optio
     access: 'proxy',
     url: '',
     user: '',
-    database: '',
     basicAuth: false,
     basicAuthUser: '',
     isDefault: false,

@@ -54,6 +54,23 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       }),
   });
 
+  const azureIdInput = (key: 'tenantId' | 'clientId', id: string) => (
+    <Input
+      id={id}
+      width={40}
+      value={jsonData.azureCredentials?.[key] ?? ''}
+      onChange={(e) =>
+        setJsonData({
+          azureCredentials: {
+            authType: 'clientsecret',
+            ...jsonData.azureCredentials,
+            [key]: e.currentTarget.value.trim(),
+          },
+        })
+      }
+    />
+  );
+
   return (
     <>
       <FieldSet label="Source">
@@ -153,38 +170,8 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
               </Field>
               {jsonData.azureCredentials?.authType === 'clientsecret' && (
                 <>
-                  <Field label="Tenant ID">
-                    <Input
-                      id="netlens-azure-tenant"
-                      width={40}
-                      value={jsonData.azureCredentials.tenantId ?? ''}
-                      onChange={(e) =>
-                        setJsonData({
-                          azureCredentials: {
-                            authType: 'clientsecret',
-                            ...jsonData.azureCredentials,
-                            tenantId: e.currentTarget.value.trim(),
-                          },
-                        })
-                      }
-                    />
-                  </Field>
-                  <Field label="Client ID">
-                    <Input
-                      id="netlens-azure-client"
-                      width={40}
-                      value={jsonData.azureCredentials.clientId ?? ''}
-                      onChange={(e) =>
-                        setJsonData({
-                          azureCredentials: {
-                            authType: 'clientsecret',
-                            ...jsonData.azureCredentials,
-                            clientId: e.currentTarget.value.trim(),
-                          },
-                        })
-                      }
-                    />
-                  </Field>
+                  <Field label="Tenant ID">{azureIdInput('tenantId', 'netlens-azure-tenant')}</Field>
+                  <Field label="Client ID">{azureIdInput('clientId', 'netlens-azure-client')}</Field>
                   <Field label="Client secret">
                     <SecretInput id="netlens-azure-secret" width={40} {...secret('azureClientSecret')} />
                   </Field>
