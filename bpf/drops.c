@@ -2,79 +2,28 @@
 
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Packet drops seen by the kernel's skb:kfree_skb tracepoint, counted in the
- * kernel per drop reason, so that user space reads a handful of map entries per
- * scrape whatever the drop rate.
+ * Every packet drop the kernel reports through skb:kfree_skb with its drop
+ * reason (kernels 5.17+ with BTF): counted in the kernel per reason, location,
+ * protocol and addresses, and sampled to the event ring.
  */
 #include "netlens.h"
+#define SKB_DIRECT_ACCESS
+#include "skb.h"
 
 char __license[] SEC("license") = "Dual BSD/GPL";
 
-struct drop_counts {
-	u64 packets;
-	u64 bytes;
-};
-
-/* Keyed by the kernel's enum skb_drop_reason value; names come from BTF in Go. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, u32);
-	__type(value, struct drop_counts);
-} drops_by_reason SEC(".maps");
-
-/* Index 0: drops that could not be counted because drops_by_reason was full. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, u64);
-} lost SEC(".maps");
-
-/*
- * Values are placeholders: bpf_core_enum_value relocates them against the running
- * kernel's BTF, because the numbering differs between kernels.
- */
+/* Placeholder values: bpf_core_enum_value relocates them against the kernel's BTF. */
 enum skb_drop_reason {
 	SKB_CONSUMED = 1,
 };
 
-/* Kernels that route consumed (freed, not dropped) skbs through kfree_skb say so with SKB_CONSUMED. */
-static __always_inline int is_drop(u32 reason)
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(kfree_skb_reason, struct sk_buff *skb, void *location, u32 reason)
 {
+	/* Kernels that route freed-not-dropped skbs through kfree_skb mark them CONSUMED. */
 	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_CONSUMED) &&
 	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED))
 		return 0;
-	return 1;
-}
-
-SEC("tp_btf/kfree_skb")
-int BPF_PROG(count_drop, struct sk_buff *skb, void *location, u32 reason)
-{
-	if (!is_drop(reason))
-		return 0;
-
-	u64 len = BPF_CORE_READ(skb, len);
-	struct drop_counts *c = bpf_map_lookup_elem(&drops_by_reason, &reason);
-	if (c) {
-		c->packets++;
-		c->bytes += len;
-		return 0;
-	}
-
-	struct drop_counts init = { .packets = 1, .bytes = len };
-	if (bpf_map_update_elem(&drops_by_reason, &reason, &init, BPF_NOEXIST) == 0)
-		return 0;
-	/* Another CPU may have inserted the key meanwhile (per-CPU value: ours is still zero). */
-	c = bpf_map_lookup_elem(&drops_by_reason, &reason);
-	if (c) {
-		c->packets++;
-		c->bytes += len;
-		return 0;
-	}
-	u32 zero = 0;
-	u64 *l = bpf_map_lookup_elem(&lost, &zero);
-	if (l)
-		(*l)++;
+	record_skb_drop(skb, (u64)location, reason);
 	return 0;
 }

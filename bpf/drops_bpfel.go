@@ -19,13 +19,56 @@ type DropsDropCounts struct {
 	Bytes   uint64
 }
 
+type DropsDropEvent struct {
+	_         structs.HostLayout
+	KtimeNs   uint64
+	Location  uint64
+	Reason    uint32
+	Len       uint32
+	Ifindex   uint32
+	Netns     uint32
+	Sport     uint16
+	Dport     uint16
+	Ethertype uint16
+	Family    uint8
+	L4proto   uint8
+	Saddr     [16]uint8
+	Daddr     [16]uint8
+	TcpFlags  uint8
+	Pad       [7]uint8
+}
+
+type DropsDropKey struct {
+	_         structs.HostLayout
+	Location  uint64
+	Reason    uint32
+	Family    uint8
+	L4proto   uint8
+	Ethertype uint16
+	Saddr     [16]uint8
+	Daddr     [16]uint8
+}
+
+type DropsEventWindow struct {
+	_       structs.HostLayout
+	StartNs uint64
+	Sent    uint32
+	Limit   uint32
+	Limited uint64
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	DropsMapDropsByReason = "drops_by_reason"
-	DropsMapLost          = "lost"
-	DropsProgCountDrop    = "count_drop"
+	DropsMapDropEvents       = "drop_events"
+	DropsMapDropStats        = "drop_stats"
+	DropsMapDropTables       = "drop_tables"
+	DropsMapEventRate        = "event_rate"
+	DropsProgKfreeSkbReason  = "kfree_skb_reason"
+	DropsVarUnusedDropCounts = "unused_drop_counts"
+	DropsVarUnusedDropEvent  = "unused_drop_event"
+	DropsVarUnusedDropKey    = "unused_drop_key"
 )
 
 // LoadDrops returns the embedded CollectionSpec for Drops.
@@ -70,21 +113,26 @@ type DropsSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type DropsProgramSpecs struct {
-	CountDrop *ebpf.ProgramSpec `ebpf:"count_drop"`
+	KfreeSkbReason *ebpf.ProgramSpec `ebpf:"kfree_skb_reason"`
 }
 
 // DropsMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type DropsMapSpecs struct {
-	DropsByReason *ebpf.MapSpec `ebpf:"drops_by_reason"`
-	Lost          *ebpf.MapSpec `ebpf:"lost"`
+	DropEvents *ebpf.MapSpec `ebpf:"drop_events"`
+	DropStats  *ebpf.MapSpec `ebpf:"drop_stats"`
+	DropTables *ebpf.MapSpec `ebpf:"drop_tables"`
+	EventRate  *ebpf.MapSpec `ebpf:"event_rate"`
 }
 
 // DropsVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type DropsVariableSpecs struct {
+	UnusedDropCounts *ebpf.VariableSpec `ebpf:"unused_drop_counts"`
+	UnusedDropEvent  *ebpf.VariableSpec `ebpf:"unused_drop_event"`
+	UnusedDropKey    *ebpf.VariableSpec `ebpf:"unused_drop_key"`
 }
 
 // DropsObjects contains all objects after they have been loaded into the kernel.
@@ -107,14 +155,18 @@ func (o *DropsObjects) Close() error {
 //
 // It can be passed to LoadDropsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type DropsMaps struct {
-	DropsByReason *ebpf.Map `ebpf:"drops_by_reason"`
-	Lost          *ebpf.Map `ebpf:"lost"`
+	DropEvents *ebpf.Map `ebpf:"drop_events"`
+	DropStats  *ebpf.Map `ebpf:"drop_stats"`
+	DropTables *ebpf.Map `ebpf:"drop_tables"`
+	EventRate  *ebpf.Map `ebpf:"event_rate"`
 }
 
 func (m *DropsMaps) Close() error {
 	return _DropsClose(
-		m.DropsByReason,
-		m.Lost,
+		m.DropEvents,
+		m.DropStats,
+		m.DropTables,
+		m.EventRate,
 	)
 }
 
@@ -122,18 +174,21 @@ func (m *DropsMaps) Close() error {
 //
 // It can be passed to LoadDropsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type DropsVariables struct {
+	UnusedDropCounts *ebpf.Variable `ebpf:"unused_drop_counts"`
+	UnusedDropEvent  *ebpf.Variable `ebpf:"unused_drop_event"`
+	UnusedDropKey    *ebpf.Variable `ebpf:"unused_drop_key"`
 }
 
 // DropsPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to LoadDropsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type DropsPrograms struct {
-	CountDrop *ebpf.Program `ebpf:"count_drop"`
+	KfreeSkbReason *ebpf.Program `ebpf:"kfree_skb_reason"`
 }
 
 func (p *DropsPrograms) Close() error {
 	return _DropsClose(
-		p.CountDrop,
+		p.KfreeSkbReason,
 	)
 }
 
