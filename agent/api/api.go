@@ -1,0 +1,65 @@
+// Package api holds the JSON payloads of the agent's HTTP API (/api/v1/...).
+// The data source backend imports these types, so agent and data source share
+// one definition.
+package api
+
+import "time"
+
+// Status is GET /api/v1/status: what the agent is and whether its parts work.
+type Status struct {
+	Node    string `json:"node"`
+	Kernel  string `json:"kernel"`
+	Version string `json:"version"`
+	// DropSource is the kernel hook counting drops: tp_btf, tracepoint, fexit,
+	// kprobe, or none.
+	DropSource string `json:"dropSource"`
+	// DropSourceAttempts lists the hooks tried, with why each failed.
+	DropSourceAttempts []DropSourceAttempt `json:"dropSourceAttempts"`
+	// Pinned says whether drop programs survive agent restarts; PinError why not.
+	Pinned   bool   `json:"pinned"`
+	PinError string `json:"pinError,omitempty"`
+	// Metadata is the pod inventory drops are attributed with.
+	Metadata   string            `json:"metadata"`
+	MetaError  string            `json:"metadataError,omitempty"`
+	Collectors []CollectorStatus `json:"collectors"`
+}
+
+// DropSourceAttempt is one kernel hook the agent tried.
+type DropSourceAttempt struct {
+	Source string `json:"source"`
+	Error  string `json:"error,omitempty"`
+}
+
+// CollectorStatus is one collector's latest run.
+type CollectorStatus struct {
+	Name     string    `json:"name"`
+	Up       bool      `json:"up"`
+	Error    string    `json:"error,omitempty"`
+	LastRun  time.Time `json:"lastRun"`
+	Duration float64   `json:"durationSeconds"`
+}
+
+// DropEvent is one sampled packet drop (the /api/v1/events stream).
+type DropEvent struct {
+	Time     time.Time `json:"time"`
+	Reason   string    `json:"reason"`
+	Location string    `json:"location"`
+	Protocol string    `json:"protocol"`
+	Src      Endpoint  `json:"src"`
+	Dst      Endpoint  `json:"dst"`
+	// Interface is the device the packet was on, when it is in the agent's
+	// network namespace; Ifindex otherwise.
+	Interface string `json:"interface,omitempty"`
+	Ifindex   uint32 `json:"ifindex,omitempty"`
+	Bytes     uint32 `json:"bytes"`
+}
+
+// Endpoint is one end of a dropped packet.
+type Endpoint struct {
+	IP string `json:"ip,omitempty"`
+	// Port is the TCP/UDP/SCTP port; for ICMP, Src.Port is the type and Dst.Port the code.
+	Port      uint16 `json:"port,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Pod       string `json:"pod,omitempty"`
+	Workload  string `json:"workload,omitempty"`
+}
