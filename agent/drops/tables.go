@@ -1,0 +1,169 @@
+//go:build linux
+
+package drops
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/netlens/netlens/bpf"
+)
+
+// ActiveTable returns the index (0 or 1) of the table programs count into.
+func (p *Probe) ActiveTable() (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.activeIndex()
+}
+
+func (p *Probe) activeIndex() (int, error) {
+	var id ebpf.MapID
+	if err := p.outer.Lookup(uint32(0), &id); err != nil {
+		return 0, fmt.Errorf("no count table installed: %w", err)
+	}
+	for i, m := range p.tables {
+		info, err := m.Info()
+		if err != nil {
+			return 0, err
+		}
+		if mid, _ := info.ID(); mid == id {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("installed count table (map %d) is not one of ours", id)
+}
+
+// Swap installs table i. It returns once no program can still be counting
+// into the other table: the kernel waits for running programs (an RCU grace
+// period) when an element of a map-of-maps is replaced.
+func (p *Probe) Swap(i int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.install(i)
+}
+
+func (p *Probe) install(i int) error {
+	if err := p.outer.Put(uint32(0), p.tables[i]); err != nil {
+		return fmt.Errorf("installing count table %d: %w", i, err)
+	}
+	return nil
+}
+
+// ReadTable calls fn with every entry of table i, its counts summed over CPUs.
+// The table must not be installed (see Swap), or the counts are a moving target.
+func (p *Probe) ReadTable(i int, fn func(Record)) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var (
+		key    bpf.DropsDropKey
+		perCPU []bpf.DropsDropCounts
+	)
+	it := p.tables[i].Iterate()
+	for it.Next(&key, &perCPU) {
+		r := recordFromKey(key)
+		for _, c := range perCPU {
+			r.Packets += c.Packets
+			r.Bytes += c.Bytes
+		}
+		fn(r)
+	}
+	return it.Err()
+}
+
+// ClearTable deletes every entry of table i.
+func (p *Probe) ClearTable(i int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := p.tables[i]
+	var (
+		key  bpf.DropsDropKey
+		keys []bpf.DropsDropKey
+		vals []bpf.DropsDropCounts
+	)
+	it := m.Iterate()
+	for it.Next(&key, &vals) {
+		keys = append(keys, key)
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if _, err := m.BatchDelete(keys, nil); err == nil {
+		return nil
+	} else if !errors.Is(err, ebpf.ErrNotSupported) {
+		return fmt.Errorf("clearing table %d: %w", i, err)
+	}
+	for _, k := range keys {
+		if err := m.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("clearing table %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func recordFromKey(k bpf.DropsDropKey) Record {
+	r := Record{Location: k.Location, Reason: k.Reason, Family: k.Family, L4Proto: k.L4proto, EtherType: k.Ethertype}
+	r.Src, r.Dst = addrs(k.Family, k.Saddr, k.Daddr)
+	return r
+}
+
+func addrs(family uint8, s, d [16]uint8) (netip.Addr, netip.Addr) {
+	switch family {
+	case 4:
+		return netip.AddrFrom4([4]byte(s[:4])), netip.AddrFrom4([4]byte(d[:4]))
+	case 6:
+		return netip.AddrFrom16(s).Unmap(), netip.AddrFrom16(d).Unmap()
+	}
+	return netip.Addr{}, netip.Addr{}
+}
+
+// Lost reads the kernel's counters of what could not be recorded.
+func (p *Probe) Lost() (Lost, error) {
+	var l Lost
+	if p.stats == nil {
+		return l, nil
+	}
+	for i, dst := range []*uint64{&l.TableFull, &l.NoTable, &l.RingFull} {
+		var perCPU []uint64
+		if err := p.stats.Lookup(uint32(i), &perCPU); err != nil {
+			return l, fmt.Errorf("reading drop stats: %w", err)
+		}
+		for _, v := range perCPU {
+			*dst += v
+		}
+	}
+	var windows []bpf.DropsEventWindow
+	if err := p.rate.Lookup(uint32(0), &windows); err != nil {
+		return l, fmt.Errorf("reading event rate state: %w", err)
+	}
+	for _, w := range windows {
+		l.RateLimited += w.Limited
+	}
+	for _, prog := range p.progs {
+		st, err := prog.Stats()
+		if err != nil {
+			return l, fmt.Errorf("program stats: %w", err)
+		}
+		l.Recursion += st.RecursionMisses
+	}
+	return l, nil
+}
+
+// RunStats returns how often the counting programs ran and for how long in
+// total; the kernel only measures while kernel.bpf_stats_enabled is 1.
+func (p *Probe) RunStats() (runs uint64, runtimeNs uint64, err error) {
+	for _, prog := range p.progs {
+		st, err := prog.Stats()
+		if err != nil {
+			return 0, 0, err
+		}
+		runs += st.RunCount
+		runtimeNs += uint64(st.Runtime.Nanoseconds())
+	}
+	return runs, runtimeNs, nil
+}
