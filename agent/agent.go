@@ -4,15 +4,21 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/netlens/netlens/agent/api"
 	"github.com/netlens/netlens/agent/collector"
+	"github.com/netlens/netlens/agent/config"
+	"github.com/netlens/netlens/agent/metadata"
 	"github.com/netlens/netlens/agent/server"
 	"github.com/netlens/netlens/agent/sysinfo"
 	"github.com/netlens/netlens/agent/version"
@@ -24,34 +30,43 @@ const collectorTimeout = 10 * time.Second
 // Agent is one node's agent.
 type Agent struct {
 	logger     *slog.Logger
+	node       string
 	kernel     string
+	pods       metadata.Source
+	drops      *dropRuntime
 	collectors *collector.Registry
 	metrics    *prometheus.Registry
 	server     *server.Server
 }
 
-// New builds the agent with every collector this build has.
-func New(logger *slog.Logger) *Agent {
+// New builds the agent with every collector this build has. Errors are bad
+// configuration (an unreadable pod inventory); a collector that cannot work
+// on this node does not stop the agent, it reports itself down.
+func New(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 	kernel, err := sysinfo.KernelRelease()
 	if err != nil {
 		logger.Warn("cannot read kernel release", "err", err)
 		kernel = "unknown"
 	}
-	a := &Agent{
-		logger: logger,
-		kernel: kernel,
-		// Collectors join here as they are built (drops, NIC, host stack).
-		collectors: collector.NewRegistry(logger, collectorTimeout),
-		metrics:    prometheus.NewRegistry(),
+	node, _ := os.Hostname()
+	a := &Agent{logger: logger, node: node, kernel: kernel, pods: metadata.None{}, metrics: prometheus.NewRegistry()}
+	if cfg.PodsFile != "" {
+		f, err := metadata.NewPodsFile(cfg.PodsFile, 2*time.Second)
+		if err != nil {
+			return nil, fmt.Errorf("--pods-file: %w", err)
+		}
+		a.pods = f
 	}
+	a.drops = startDrops(cfg, logger, a.pods)
+	a.collectors = collector.NewRegistry(logger, collectorTimeout, a.drops.collector())
 	a.metrics.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collector.Info{Version: version.Version, Kernel: kernel, DropSource: func() string { return "none" }},
+		collector.Info{Version: version.Version, Kernel: kernel, DropSource: a.drops.source},
 		a.collectors,
 	)
-	a.server = server.New(logger, a.metrics)
-	return a
+	a.server = server.New(logger, a.metrics, a.Status)
+	return a, nil
 }
 
 // Kernel is the running kernel's release.
@@ -63,21 +78,50 @@ func (a *Agent) Gatherer() prometheus.Gatherer { return a.metrics }
 // Handler serves the agent's HTTP endpoints.
 func (a *Agent) Handler() http.Handler { return a.server.Handler() }
 
-// Run serves on l until ctx ends, then shuts down gracefully.
+// Status is the /api/v1/status payload.
+func (a *Agent) Status() api.Status {
+	st := api.Status{Node: a.node, Kernel: a.kernel, Version: version.Version, Metadata: a.pods.Name()}
+	if err := a.pods.Err(); err != nil {
+		st.MetaError = err.Error()
+	}
+	a.drops.status(&st)
+	for _, c := range a.collectors.Status() {
+		st.Collectors = append(st.Collectors, api.CollectorStatus{
+			Name: c.Name, Up: c.Up, Error: c.Error, LastRun: c.LastRun, Duration: c.Duration.Seconds(),
+		})
+	}
+	return st
+}
+
+// Run serves on l until ctx ends, then shuts down gracefully. Drop counts are
+// drained a last time, so that the next agent starts where this one stopped.
 func (a *Agent) Run(ctx context.Context, l net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(l) }()
+	bg, stopBG := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.drops.run(bg)
+	}()
 	a.server.SetReady(true)
 	a.logger.Info("netlens-agent started", "version", version.Version, "kernel", a.kernel,
-		"address", l.Addr().String(), "metrics", "http://"+l.Addr().String()+"/metrics")
+		"drop_source", a.drops.source(), "address", l.Addr().String(), "metrics", "http://"+l.Addr().String()+"/metrics")
 
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
 	a.logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return a.server.Shutdown(shutdownCtx)
+	if err := a.server.Shutdown(shutdownCtx); err != nil && serveErr == nil {
+		serveErr = err
+	}
+	stopBG()
+	wg.Wait()
+	a.drops.close()
+	return serveErr
 }

@@ -10,12 +10,16 @@ import (
 	"testing"
 
 	"github.com/netlens/netlens/agent"
+	"github.com/netlens/netlens/agent/config"
 )
 
 // BenchmarkAgentScrape measures one Prometheus scrape of a real agent's
 // /metrics over HTTP: the baseline that collectors add their cost to.
 func BenchmarkAgentScrape(b *testing.B) {
-	a := agent.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := agent.New(config.Config{DropSource: "none"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
 	client := srv.Client()

@@ -8,8 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is the agent's validated configuration.
@@ -21,7 +24,29 @@ type Config struct {
 	LogFormat string
 	// ShowVersion asks the agent to print its version and exit.
 	ShowVersion bool
+	// Unpin asks the agent to remove its pinned eBPF objects and exit.
+	Unpin bool
+
+	// DropSource forces the kernel hook drops are counted at (auto: best available).
+	DropSource string
+	// DropEventsPerSecond is the node-wide rate of sampled drop events; 0: none.
+	DropEventsPerSecond uint
+	// DropTableEntries bounds the kernel's drop count table.
+	DropTableEntries uint
+	// DrainInterval is how often the kernel's drop counts are read (scrapes read them too).
+	DrainInterval time.Duration
+	// MaxPodSeries bounds the pod drop series.
+	MaxPodSeries uint
+	// PodsFile is a `kubectl get pods -o json` inventory for pod attribution.
+	PodsFile string
+	// StateDir keeps drop totals across restarts; "" disables it.
+	StateDir string
+	// BPFFSPath is where programs and maps are pinned; "" disables pinning.
+	BPFFSPath string
 }
+
+// DropSources are the values of --drop-source.
+var DropSources = []string{"auto", "tp_btf", "tracepoint", "fexit", "kprobe", "none"}
 
 // DefaultListenAddress is the agent's port from the design contract.
 const DefaultListenAddress = ":10095"
@@ -42,6 +67,15 @@ func Parse(args []string, output io.Writer) (Config, error) {
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
 	fs.BoolVar(&c.ShowVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&c.Unpin, "unpin", false, "remove the pinned eBPF programs and maps under --bpffs-path and exit (when removing the agent from a node)")
+	fs.StringVar(&c.DropSource, "drop-source", "auto", "kernel hook for drops: auto, tp_btf, tracepoint, fexit, kprobe or none")
+	fs.UintVar(&c.DropEventsPerSecond, "drop-events-per-second", 1000, "sampled drop events per second for the node (0 disables events)")
+	fs.UintVar(&c.DropTableEntries, "drop-table-entries", 16384, "entries of the kernel's drop count table (distinct reason, location, protocol and address pairs between two reads)")
+	fs.DurationVar(&c.DrainInterval, "drain-interval", 5*time.Second, "how often drop counts are read from the kernel")
+	fs.UintVar(&c.MaxPodSeries, "max-pod-series", 10000, "most pod drop series exported; drops beyond are counted in netlens_pod_drop_overflow_packets_total")
+	fs.StringVar(&c.PodsFile, "pods-file", "", "pod inventory (`kubectl get pods -o json` output) for attributing drops to pods")
+	fs.StringVar(&c.StateDir, "state-dir", "/var/lib/netlens", "directory that keeps drop totals across agent restarts (\"\" disables)")
+	fs.StringVar(&c.BPFFSPath, "bpffs-path", "/sys/fs/bpf/netlens", "bpffs directory for pinned programs and maps, so drops are counted while the agent restarts (\"\" disables)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -56,6 +90,23 @@ func Parse(args []string, output io.Writer) (Config, error) {
 	}
 	if err := validateListenAddress(c.ListenAddress); err != nil {
 		return Config{}, fmt.Errorf("invalid value %q for flag --listen-address: %w", c.ListenAddress, err)
+	}
+	if !slices.Contains(DropSources, c.DropSource) {
+		return Config{}, fmt.Errorf("invalid value %q for flag --drop-source: want one of %s", c.DropSource, strings.Join(DropSources, ", "))
+	}
+	if c.DropTableEntries < 64 || c.DropTableEntries > 1<<22 {
+		return Config{}, fmt.Errorf("invalid value %d for flag --drop-table-entries: want 64 to 4194304", c.DropTableEntries)
+	}
+	if c.DropEventsPerSecond > 1_000_000 {
+		return Config{}, fmt.Errorf("invalid value %d for flag --drop-events-per-second: want at most 1000000", c.DropEventsPerSecond)
+	}
+	if c.DrainInterval < 100*time.Millisecond || c.DrainInterval > 10*time.Minute {
+		return Config{}, fmt.Errorf("invalid value %s for flag --drain-interval: want 100ms to 10m", c.DrainInterval)
+	}
+	if c.PodsFile != "" {
+		if _, err := os.Stat(c.PodsFile); err != nil {
+			return Config{}, fmt.Errorf("invalid value %q for flag --pods-file: %w", c.PodsFile, err)
+		}
 	}
 	return c, nil
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Defaults follow the design contract: port 10095, info level, JSON logs.
@@ -14,7 +15,11 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{ListenAddress: ":10095", LogLevel: slog.LevelInfo, LogFormat: "json"}
+	want := Config{
+		ListenAddress: ":10095", LogLevel: slog.LevelInfo, LogFormat: "json",
+		DropSource: "auto", DropEventsPerSecond: 1000, DropTableEntries: 16384, DrainInterval: 5 * time.Second,
+		MaxPodSeries: 10000, StateDir: "/var/lib/netlens", BPFFSPath: "/sys/fs/bpf/netlens",
+	}
 	if c != want {
 		t.Fatalf("got %+v, want %+v", c, want)
 	}
@@ -44,6 +49,11 @@ func TestParseRejectsBadValues(t *testing.T) {
 		{[]string{"--listen-address", ":70000"}, `port "70000" is not a number from 0 to 65535`},
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"--drop-source", "xdp"}, `invalid value "xdp" for flag --drop-source`},
+		{[]string{"--drop-table-entries", "1"}, "invalid value 1 for flag --drop-table-entries"},
+		{[]string{"--drop-events-per-second", "-1"}, "invalid value \"-1\" for flag -drop-events-per-second"},
+		{[]string{"--drain-interval", "1ms"}, "invalid value 1ms for flag --drain-interval"},
+		{[]string{"--pods-file", "/nonexistent/pods.json"}, `invalid value "/nonexistent/pods.json" for flag --pods-file`},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -14,6 +15,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/netlens/netlens/agent/api"
+	"github.com/netlens/netlens/agent/reasons"
 )
 
 // Server serves the agent's endpoints on one listener.
@@ -23,8 +27,8 @@ type Server struct {
 	ready  atomic.Bool
 }
 
-// New builds the server; metrics come from gatherer.
-func New(logger *slog.Logger, gatherer prometheus.Gatherer) *Server {
+// New builds the server; metrics come from gatherer, /api/v1/status from status.
+func New(logger *slog.Logger, gatherer prometheus.Gatherer, status func() api.Status) *Server {
 	s := &Server{logger: logger}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -44,6 +48,18 @@ func New(logger *slog.Logger, gatherer prometheus.Gatherer) *Server {
 		MaxRequestsInFlight: 4,
 		Timeout:             30 * time.Second,
 	}))
+	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, _ *http.Request) {
+		s.writeJSON(w, status())
+	})
+	// The drop reason catalog, so that clients explain reasons without a copy of their own.
+	mux.HandleFunc("GET /api/v1/reasons", func(w http.ResponseWriter, _ *http.Request) {
+		all, err := reasons.All()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		s.writeJSON(w, all)
+	})
 	s.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -72,6 +88,13 @@ func (s *Server) Serve(l net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.SetReady(false)
 	return s.http.Shutdown(ctx)
+}
+
+func (s *Server) writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		s.logger.Warn("writing response", "err", err)
+	}
 }
 
 func writeText(w http.ResponseWriter, code int, body string) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/netlens/netlens/agent/api"
 	"github.com/netlens/netlens/tests/testenv"
 )
 
@@ -19,7 +21,7 @@ func newTestServer(t *testing.T) (*Server, *httptest.Server) {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "netlens_test_total", Help: "Test counter."})
 	c.Add(3)
 	reg.MustRegister(c)
-	s := New(slog.New(slog.NewTextHandler(io.Discard, nil)), reg)
+	s := New(slog.New(slog.NewTextHandler(io.Discard, nil)), reg, func() api.Status { return api.Status{Node: "node-1", DropSource: "tp_btf"} })
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	return s, ts
@@ -70,4 +72,30 @@ func TestRejectsOtherMethodsAndPaths(t *testing.T) {
 	if code, _ := testenv.HTTPGet(t, ts.URL+"/nope"); code != http.StatusNotFound {
 		t.Fatalf("GET /nope: got %d", code)
 	}
+}
+
+// /api/v1/status serves the agent's status as JSON.
+func TestStatus(t *testing.T) {
+	_, ts := newTestServer(t)
+	code, body := testenv.HTTPGet(t, ts.URL+"/api/v1/status")
+	var st api.Status
+	if code != 200 || json.Unmarshal([]byte(body), &st) != nil || st.Node != "node-1" || st.DropSource != "tp_btf" {
+		t.Fatalf("got %d %s", code, body)
+	}
+}
+
+// /api/v1/reasons serves the reason catalog.
+func TestReasons(t *testing.T) {
+	_, ts := newTestServer(t)
+	code, body := testenv.HTTPGet(t, ts.URL+"/api/v1/reasons")
+	var entries []struct{ Reason, Meaning string }
+	if code != 200 || json.Unmarshal([]byte(body), &entries) != nil || len(entries) < 100 {
+		t.Fatalf("got %d, %d entries", code, len(entries))
+	}
+	for _, e := range entries {
+		if e.Reason == "NETFILTER_DROP" && e.Meaning != "" {
+			return
+		}
+	}
+	t.Fatal("no explained NETFILTER_DROP")
 }

@@ -2,83 +2,33 @@
 package agent_test
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netlens/netlens/tests/agentproc"
 	"github.com/netlens/netlens/tests/testenv"
 )
 
-// startAgent starts the agent on a free loopback port and returns its address,
-// read from the agent's own "started" log line.
-func startAgent(t *testing.T, bin string) (*exec.Cmd, string) {
-	t.Helper()
-	cmd := exec.Command(bin, "--listen-address", "127.0.0.1:0")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatal("agent exited before it started")
-			}
-			var rec struct {
-				Msg     string `json:"msg"`
-				Address string `json:"address"`
-			}
-			if err := json.Unmarshal([]byte(line), &rec); err != nil {
-				t.Fatalf("agent log line is not JSON: %q", line)
-			}
-			if rec.Msg == "netlens-agent started" {
-				go func() {
-					for range lines {
-					}
-				}()
-				return cmd, rec.Address
-			}
-		case <-timeout:
-			t.Fatal("agent did not log its start within 10s")
-		}
-	}
-}
+// Flags that keep an agent away from the node's real state and pins.
+var isolated = []string{"--drop-source", "none", "--state-dir", "", "--bpffs-path", ""}
 
 // The agent serves health, readiness and metrics; its exposition passes
 // promtool's lint and names the running kernel; SIGTERM stops it cleanly.
 func TestAgentServesAndStops(t *testing.T) {
 	testenv.RequireCommands(t, "promtool")
-	bin := testenv.GoBuild(t, "./agent/cmd/netlens-agent", "netlens-agent")
-	cmd, addr := startAgent(t, bin)
+	a := agentproc.Start(t, isolated...)
 
 	for _, p := range []string{"/healthz", "/readyz"} {
-		if code, body := testenv.HTTPGet(t, "http://"+addr+p); code != 200 {
+		if code, body := testenv.HTTPGet(t, "http://"+a.Addr+p); code != 200 {
 			t.Fatalf("GET %s: %d %q", p, code, body)
 		}
 	}
-	code, metrics := testenv.HTTPGet(t, "http://"+addr+"/metrics")
+	code, metrics := testenv.HTTPGet(t, "http://"+a.Addr+"/metrics")
 	if code != 200 {
 		t.Fatalf("GET /metrics: %d", code)
 	}
@@ -91,35 +41,28 @@ func TestAgentServesAndStops(t *testing.T) {
 	if !strings.Contains(metrics, want) {
 		t.Fatalf("metrics lack %s:\n%s", want, metrics)
 	}
+	// Drop counting was switched off, and the drops collector says so.
+	if !strings.Contains(metrics, `netlens_agent_collector_up{collector="drops"} 0`) {
+		t.Fatalf("drops collector not reported down:\n%s", metrics)
+	}
 
 	lint := exec.Command("promtool", "check", "metrics")
 	lint.Stdin = strings.NewReader(metrics)
 	if out, err := lint.CombinedOutput(); err != nil {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
 	}
-
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("agent did not exit cleanly on SIGTERM: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("agent still running 10s after SIGTERM")
-	}
+	a.Stop(t)
 }
 
 // A bad flag stops the agent at once with exit code 2 and a message naming the flag.
 func TestAgentRejectsBadFlags(t *testing.T) {
-	bin := testenv.GoBuild(t, "./agent/cmd/netlens-agent", "netlens-agent")
+	bin := agentproc.Binary(t)
 	for _, args := range [][]string{
 		{"--log-level", "loud"},
 		{"--listen-address", "nonsense"},
 		{"--unknown"},
+		{"--drop-source", "xdp"},
+		{"--pods-file", "/nonexistent.json"},
 	} {
 		var stderr bytes.Buffer
 		cmd := exec.Command(bin, args...)
@@ -137,17 +80,16 @@ func TestAgentRejectsBadFlags(t *testing.T) {
 
 // A listen address already in use is a runtime failure (exit 1), logged with the address.
 func TestAgentReportsBusyPort(t *testing.T) {
-	bin := testenv.GoBuild(t, "./agent/cmd/netlens-agent", "netlens-agent")
-	_, addr := startAgent(t, bin)
+	a := agentproc.Start(t, isolated...)
 	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "--listen-address", addr)
+	cmd := exec.Command(agentproc.Binary(t), append([]string{"--listen-address", a.Addr}, isolated...)...)
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Fatalf("exit %v, want code 1; stderr:\n%s", err, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "cannot listen") || !strings.Contains(stderr.String(), addr) {
+	if !strings.Contains(stderr.String(), "cannot listen") || !strings.Contains(stderr.String(), a.Addr) {
 		t.Fatalf("message lacks the reason or address:\n%s", stderr.String())
 	}
 }

@@ -40,6 +40,20 @@ func missing(t testing.TB, what string) {
 	t.Skipf("SKIPPED, NOT RUN: %s (set %s=1 to make this a failure)", what, RequirePrivilegedEnv)
 }
 
+// KernelLacks skips a test because the running kernel lacks a feature the
+// code path needs (not a missing privilege: CI cannot fix it). The message
+// starts NOT EXERCISED so that such paths are visible in every test log.
+func KernelLacks(t testing.TB, feature string) {
+	t.Helper()
+	t.Skipf("NOT EXERCISED: the running kernel lacks %s", feature)
+}
+
+// KernelHas skips a test of a fallback path that this kernel does not take.
+func KernelHas(t testing.TB, what string) {
+	t.Helper()
+	t.Skipf("NOT EXERCISED: %s", what)
+}
+
 // RequireRoot makes sure the test runs as root on Linux.
 func RequireRoot(t testing.TB) {
 	t.Helper()

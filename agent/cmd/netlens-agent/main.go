@@ -39,6 +39,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	logger := newLogger(cfg, stderr)
+	if cfg.Unpin {
+		if err := unpin(cfg.BPFFSPath); err != nil {
+			logger.Error("removing pinned objects", "path", cfg.BPFFSPath, "err", err)
+			return 1
+		}
+		logger.Info("removed pinned objects", "path", cfg.BPFFSPath)
+		return 0
+	}
+	a, err := agent.New(cfg, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "netlens-agent: %v\n", err)
+		return 2
+	}
 
 	l, err := net.Listen("tcp", cfg.ListenAddress)
 	if err != nil {
@@ -47,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := agent.New(logger).Run(ctx, l); err != nil {
+	if err := a.Run(ctx, l); err != nil {
 		logger.Error("agent stopped", "err", err)
 		return 1
 	}

@@ -1,0 +1,226 @@
+//go:build linux
+
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netlens/netlens/agent/api"
+	"github.com/netlens/netlens/agent/collector"
+	"github.com/netlens/netlens/agent/config"
+	"github.com/netlens/netlens/agent/drops"
+	"github.com/netlens/netlens/agent/events"
+	"github.com/netlens/netlens/agent/kallsyms"
+	"github.com/netlens/netlens/agent/metadata"
+)
+
+// dropRuntime is the drop counting of a running agent: the kernel probe, the
+// accountant of totals, and the sampled event stream.
+type dropRuntime struct {
+	logger   *slog.Logger
+	probe    *drops.Probe
+	acct     *drops.Accountant
+	pods     metadata.Source
+	symbols  *kallsyms.Resolver
+	events   *events.Buffer
+	interval time.Duration
+	err      error
+	lock     *os.File
+	ownNetns uint64
+}
+
+func startDrops(cfg config.Config, logger *slog.Logger, pods metadata.Source) *dropRuntime {
+	d := &dropRuntime{logger: logger, pods: pods, interval: cfg.DrainInterval, events: events.NewBuffer(1024),
+		symbols: kallsyms.New("/proc/kallsyms")}
+	probe, err := drops.Open(drops.Options{
+		Source:          drops.Source(cfg.DropSource),
+		TableEntries:    uint32(cfg.DropTableEntries),
+		EventsPerSecond: uint32(cfg.DropEventsPerSecond),
+		PinPath:         cfg.BPFFSPath,
+		Logger:          logger,
+	})
+	d.probe = probe
+	if err != nil {
+		d.err = err
+		logger.Error("drops are not counted on this node", "err", err)
+		return d
+	}
+	if probe.Source() == drops.SourceNone {
+		return d
+	}
+	statePath := ""
+	if cfg.StateDir != "" {
+		if statePath, err = d.lockState(cfg.StateDir); err != nil {
+			logger.Warn("drop totals will restart from zero when the agent restarts", "err", err)
+		}
+	}
+	zeroLoc := "unknown"
+	if s := probe.Source(); s == drops.SourceFexit || s == drops.SourceKprobe {
+		zeroLoc = "nf_hook_slow"
+	}
+	d.acct = drops.NewAccountant(probe, drops.AccountantOptions{
+		Reasons: probe.Reasons(), Symbols: d.symbols, Pods: pods, MaxPodSeries: int(cfg.MaxPodSeries),
+		StatePath: statePath, ZeroLocation: zeroLoc, Logger: logger,
+	})
+	if err := d.acct.Recover(); err != nil {
+		d.err = fmt.Errorf("recovering drop counts: %w", err)
+		logger.Error("drops are not counted on this node", "err", d.err)
+		d.acct = nil
+	}
+	if st, err := os.Stat("/proc/self/ns/net"); err == nil {
+		if sys, ok := st.Sys().(*unix.Stat_t); ok {
+			d.ownNetns = sys.Ino
+		}
+	}
+	return d
+}
+
+// lockState takes the state directory for this agent alone: two agents
+// sharing pinned tables and totals would count drops twice.
+func (d *dropRuntime) lockState(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return "", err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			d.lock = f
+			return filepath.Join(dir, "drops.json"), nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) || time.Now().After(deadline) {
+			f.Close()
+			return "", fmt.Errorf("another agent holds %s: %w", dir, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func (d *dropRuntime) source() string {
+	if d.probe == nil {
+		return string(drops.SourceNone)
+	}
+	return string(d.probe.Source())
+}
+
+func (d *dropRuntime) collector() collector.Collector {
+	c := collector.Drops{Err: d.err, Events: d.events.Total}
+	if d.acct != nil {
+		c.Totals, c.Kernel = d.acct, d.probe
+	}
+	return c
+}
+
+func (d *dropRuntime) status(st *api.Status) {
+	st.DropSource = d.source()
+	if d.probe == nil {
+		return
+	}
+	for _, a := range d.probe.Attempts() {
+		st.DropSourceAttempts = append(st.DropSourceAttempts, api.DropSourceAttempt{Source: string(a.Source), Error: a.Error})
+	}
+	pinned, err := d.probe.Pinned()
+	st.Pinned = pinned
+	if err != nil {
+		st.PinError = err.Error()
+	}
+}
+
+// run drains counts every interval and turns kernel events into DropEvents
+// until ctx ends, then drains a last time.
+func (d *dropRuntime) run(ctx context.Context) {
+	if d.acct == nil {
+		return
+	}
+	rd, err := d.probe.Events()
+	if err != nil {
+		d.logger.Warn("no drop events", "err", err)
+	} else {
+		go d.readEvents(rd)
+		defer rd.Close()
+	}
+	t := time.NewTicker(d.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := d.acct.Drain(); err != nil {
+				d.logger.Error("final drain of drop counts", "err", err)
+			}
+			return
+		case <-t.C:
+			if err := d.acct.Drain(); err != nil {
+				d.logger.Warn("draining drop counts", "err", err)
+			}
+		}
+	}
+}
+
+func (d *dropRuntime) readEvents(rd *drops.EventReader) {
+	reasons := d.probe.Reasons()
+	for {
+		raw, err := rd.Read()
+		if errors.Is(err, os.ErrClosed) {
+			return
+		}
+		if err != nil {
+			d.logger.Warn("reading drop events", "err", err)
+			continue
+		}
+		names, _ := d.symbols.Resolve([]uint64{raw.Location})
+		loc := names[raw.Location]
+		if raw.Location == 0 && (d.probe.Source() == drops.SourceFexit || d.probe.Source() == drops.SourceKprobe) {
+			loc = "nf_hook_slow"
+		}
+		ev := api.DropEvent{
+			Time:     raw.Time,
+			Reason:   reasons.Name(raw.Reason),
+			Location: loc,
+			Protocol: drops.ProtocolName(raw.Family, raw.L4Proto, raw.EtherType),
+			Src:      d.endpoint(raw.Src, raw.SrcPort),
+			Dst:      d.endpoint(raw.Dst, raw.DstPort),
+			Ifindex:  raw.Ifindex,
+			Bytes:    raw.Bytes,
+		}
+		if raw.Ifindex != 0 && uint64(raw.Netns) == d.ownNetns {
+			if ifc, err := net.InterfaceByIndex(int(raw.Ifindex)); err == nil {
+				ev.Interface = ifc.Name
+			}
+		}
+		d.events.Add(ev)
+	}
+}
+
+func (d *dropRuntime) endpoint(ip netip.Addr, port uint16) api.Endpoint {
+	if !ip.IsValid() {
+		return api.Endpoint{}
+	}
+	e := api.Endpoint{IP: ip.String(), Port: port}
+	if p, ok := d.pods.PodByIP(ip); ok {
+		e.Namespace, e.Pod, e.Workload = p.Namespace, p.Name, p.Workload
+	}
+	return e
+}
+
+func (d *dropRuntime) close() {
+	if d.probe != nil {
+		d.probe.Close()
+	}
+	if d.lock != nil {
+		d.lock.Close()
+	}
+}
