@@ -1,0 +1,195 @@
+// Package drops_test checks the agent's drop counting end to end: the built
+// agent runs on the host, the network lab provides pods, iptables and
+// nftables rules act as network policies, and the kernel's own counters (rule
+// counters, SNMP counters, packets sent minus packets received) are the
+// ground truth the agent's /metrics must match exactly.
+package drops_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netlens/netlens/agent/drops"
+	"github.com/netlens/netlens/tests/agentproc"
+	"github.com/netlens/netlens/tests/lab"
+	"github.com/netlens/netlens/tests/testenv"
+)
+
+func requirePrivileges(t *testing.T) {
+	t.Helper()
+	testenv.RequireBTF(t)
+	testenv.RequireCommands(t, "ip", "iptables", "ip6tables", "nft", "ping", "sysctl")
+}
+
+// podsFile writes the lab's pods as `kubectl get pods -o json`, each a
+// Deployment's pod in namespace "lab" named after the lab pod.
+func podsFile(t *testing.T, pods ...*lab.Pod) string {
+	t.Helper()
+	var items []map[string]any
+	for _, p := range pods {
+		items = append(items, map[string]any{
+			"apiVersion": "v1", "kind": "Pod",
+			"metadata": map[string]any{
+				"name": p.Name + "-5f7c9-abcde", "namespace": "lab", "uid": "uid-" + p.Name,
+				"labels":          map[string]string{"pod-template-hash": "5f7c9"},
+				"ownerReferences": []map[string]any{{"kind": "ReplicaSet", "name": p.Name + "-5f7c9", "controller": true}},
+			},
+			"status": map[string]any{"phase": "Running", "podIP": p.IPv4.String(),
+				"podIPs": []map[string]string{{"ip": p.IPv4.String()}, {"ip": p.IPv6.String()}}},
+		})
+	}
+	b, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "pods.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func podName(p *lab.Pod) string { return p.Name + "-5f7c9-abcde" }
+
+// agentFlags isolate an agent's pins and state for one test; the pins are
+// removed afterwards.
+func agentFlags(t *testing.T, podsPath string) []string {
+	t.Helper()
+	pin := fmt.Sprintf("/sys/fs/bpf/netlens-test-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "_"))
+	t.Cleanup(func() {
+		_ = drops.Unpin(pin)
+		_ = os.Remove(pin)
+	})
+	return []string{"--pods-file", podsPath, "--state-dir", t.TempDir(), "--bpffs-path", pin, "--drain-interval", "1s"}
+}
+
+// podDrops is the agent's netlens_pod_drop_packets_total (or bytes) of a pod.
+func podDrops(m agentproc.Metrics, metric string, p *lab.Pod, direction, reason string) float64 {
+	return m.Sum(metric, map[string]string{"namespace": "lab", "pod": podName(p), "workload": p.Name, "direction": direction, "reason": reason})
+}
+
+// eventually scrapes until cond holds or 5s pass, and returns the last scrape.
+func eventually(t *testing.T, a *agentproc.Agent, cond func(agentproc.Metrics) bool) agentproc.Metrics {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m := a.Metrics(t)
+		if cond(m) || time.Now().After(deadline) {
+			return m
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// ruleCounter returns packets and bytes of the iptables (or ip6tables) FORWARD
+// rule with the given comment, in the lab's node namespace.
+func ruleCounter(t *testing.T, l *lab.Lab, cmd, comment string) (uint64, uint64) {
+	t.Helper()
+	out := l.MustNodeRun(cmd, "-L", "FORWARD", "-v", "-n", "-x")
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "/* "+comment+" */") {
+			f := strings.Fields(line)
+			p, err1 := strconv.ParseUint(f[0], 10, 64)
+			b, err2 := strconv.ParseUint(f[1], 10, 64)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("bad %s line %q", cmd, line)
+			}
+			return p, b
+		}
+	}
+	t.Fatalf("no %s rule %q:\n%s", cmd, comment, out)
+	return 0, 0
+}
+
+var nftCounterRE = regexp.MustCompile(`counter packets (\d+) bytes (\d+).*comment "([^"]+)"`)
+
+// nftCounters returns packets and bytes of each commented counter in the
+// lab's nftables ruleset.
+func nftCounters(t *testing.T, l *lab.Lab) map[string][2]uint64 {
+	t.Helper()
+	out := l.MustNodeRun("nft", "list", "ruleset")
+	got := map[string][2]uint64{}
+	for _, m := range nftCounterRE.FindAllStringSubmatch(out, -1) {
+		p, _ := strconv.ParseUint(m[1], 10, 64)
+		b, _ := strconv.ParseUint(m[2], 10, 64)
+		got[m[3]] = [2]uint64{p, b}
+	}
+	return got
+}
+
+// snmp reads one counter of /proc/net/snmp (group "Ip", "Udp", ...) in a namespace.
+func snmp(t *testing.T, run func(...string) (string, error), group, name string) uint64 {
+	t.Helper()
+	return procNetCounter(t, run, "/proc/net/snmp", group, name)
+}
+
+// netstat reads one counter of /proc/net/netstat (group "IpExt", "TcpExt") in a namespace.
+func netstat(t *testing.T, run func(...string) (string, error), group, name string) uint64 {
+	t.Helper()
+	return procNetCounter(t, run, "/proc/net/netstat", group, name)
+}
+
+// procNetCounter reads a counter from a file of header/value line pairs.
+func procNetCounter(t *testing.T, run func(...string) (string, error), file, group, name string) uint64 {
+	t.Helper()
+	out, err := run("cat", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out, "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		head, vals := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+		if len(head) == 0 || head[0] != group+":" || len(vals) != len(head) || vals[0] != group+":" {
+			continue
+		}
+		for j, h := range head {
+			if h == name {
+				v, err := strconv.ParseUint(vals[j], 10, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v
+			}
+		}
+	}
+	t.Fatalf("no %s %s in %s", group, name, file)
+	return 0
+}
+
+// sendUDP sends n datagrams of size bytes to dst from an unconnected socket.
+func sendUDP(dst netip.AddrPort, n, size int) error {
+	c, err := net.ListenUDP("udp", nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	buf := make([]byte, size)
+	for i := range n {
+		if _, err := c.WriteToUDPAddrPort(buf, dst); err != nil {
+			return fmt.Errorf("datagram %d to %s: %w", i, dst, err)
+		}
+	}
+	return nil
+}
+
+// sendSYNs opens n TCP connections to dst, each abandoned after 50ms, so that
+// each sends one SYN (the socket is gone before a retransmission).
+func sendSYNs(dst netip.AddrPort, n int) error {
+	for range n {
+		c, err := net.DialTimeout("tcp", dst.String(), 50*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return fmt.Errorf("connection to %s succeeded through a deny rule", dst)
+		}
+	}
+	return nil
+}
