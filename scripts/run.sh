@@ -19,7 +19,8 @@ addr="${NETLENS_LISTEN_ADDRESS:-:10095}"
 port="${addr##*:}"
 host="${addr%:*}"; host="${host:-localhost}"
 echo "==> starting netlens-agent on ${addr}"
-bin/netlens-agent --listen-address "$addr" --log-format text &
+# No pinning or saved state for a local run: Ctrl-C leaves nothing attached.
+bin/netlens-agent --listen-address "$addr" --log-format text --bpffs-path "" --state-dir "" &
 agent=$!
 trap 'kill -TERM "$agent" 2>/dev/null; wait "$agent" 2>/dev/null; exit 0' INT TERM
 
@@ -33,6 +34,7 @@ cat <<MSG
 Netlens agent is running (pid ${agent}):
   metrics    http://${host}:${port}/metrics
   health     http://${host}:${port}/healthz  http://${host}:${port}/readyz
+  status     http://${host}:${port}/api/v1/status
 Grafana plugin built in dist/ (app netlens-network-app with data source netlens-network-datasource).
 Press Ctrl-C to stop.
 MSG
