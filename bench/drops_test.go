@@ -1,9 +1,7 @@
 package bench
 
 import (
-	"encoding/json"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -43,7 +41,7 @@ func BenchmarkDropPath(b *testing.B) {
 
 	pin := fmt.Sprintf("/sys/fs/bpf/netlens-bench-%d", os.Getpid())
 	b.Cleanup(func() { _ = drops.Unpin(pin); _ = os.Remove(pin) })
-	args := []string{"--pods-file", podsFile(b, pa, pb), "--state-dir", b.TempDir(), "--bpffs-path", pin}
+	args := []string{"--pods-file", lab.PodsFile(b, pa, pb), "--state-dir", b.TempDir(), "--bpffs-path", pin}
 	agent := agentproc.Start(b, append(args, strings.Fields(os.Getenv("NETLENS_BENCH_AGENT_ARGS"))...)...)
 
 	restore := enableBPFStats(b)
@@ -51,7 +49,7 @@ func BenchmarkDropPath(b *testing.B) {
 	prog := countingProgram(b, filepath.Join(pin, "link_kfree_skb_reason"))
 	defer prog.Close()
 
-	series := map[string]string{"pod": "b-1", "direction": "ingress", "reason": "NO_SOCKET"}
+	series := map[string]string{"pod": pb.KubeName(), "direction": "ingress", "reason": "NO_SOCKET"}
 	before := agent.Metrics(b).Sum("netlens_pod_drop_packets_total", series)
 	st0, err := prog.Stats()
 	if err != nil {
@@ -62,7 +60,7 @@ func BenchmarkDropPath(b *testing.B) {
 	start := time.Now()
 
 	b.ResetTimer()
-	if err := pa.Do(func() error { return blast(netip.AddrPortFrom(pb.IPv4, 9), b.N) }); err != nil {
+	if err := pa.Do(func() error { return lab.SendUDP(netip.AddrPortFrom(pb.IPv4, 9), b.N, 16) }); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()
@@ -93,40 +91,6 @@ func BenchmarkDropPath(b *testing.B) {
 	if counted != float64(b.N) {
 		b.Fatalf("agent counted %v drops for %d datagrams sent", counted, b.N)
 	}
-}
-
-// blast sends n minimal datagrams as fast as one goroutine can.
-func blast(dst netip.AddrPort, n int) error {
-	c, err := net.ListenUDP("udp", nil)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	buf := make([]byte, 16)
-	for i := 0; i < n; i++ {
-		if _, err := c.WriteToUDPAddrPort(buf, dst); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func podsFile(b *testing.B, pods ...*lab.Pod) string {
-	var items []map[string]any
-	for _, p := range pods {
-		items = append(items, map[string]any{"kind": "Pod",
-			"metadata": map[string]any{"name": p.Name + "-1", "namespace": "bench", "uid": "uid-" + p.Name},
-			"status":   map[string]any{"phase": "Running", "podIP": p.IPv4.String()}})
-	}
-	js, err := json.Marshal(map[string]any{"kind": "List", "items": items})
-	if err != nil {
-		b.Fatal(err)
-	}
-	path := filepath.Join(b.TempDir(), "pods.json")
-	if err := os.WriteFile(path, js, 0o600); err != nil {
-		b.Fatal(err)
-	}
-	return path
 }
 
 // enableBPFStats turns on the kernel's run-time accounting of BPF programs.
@@ -182,7 +146,7 @@ func emptyProgramCost(b *testing.B, from, to *lab.Pod) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := from.Do(func() error { return blast(netip.AddrPortFrom(to.IPv4, 9), 200000) }); err != nil {
+	if err := from.Do(func() error { return lab.SendUDP(netip.AddrPortFrom(to.IPv4, 9), 200000, 16) }); err != nil {
 		b.Fatal(err)
 	}
 	s1, err := prog.Stats()

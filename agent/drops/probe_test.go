@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -33,23 +32,6 @@ func openProbe(t *testing.T, src Source, pinPath string) *Probe {
 	}
 	t.Cleanup(func() { p.Close() })
 	return p
-}
-
-// sendUDP sends n datagrams of size bytes to addr from an unconnected socket,
-// so ICMP port-unreachable replies cannot cancel later sends.
-func sendUDP(addr netip.AddrPort, n, size int) error {
-	c, err := net.ListenUDP("udp", nil)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	buf := make([]byte, size)
-	for i := range n {
-		if _, err := c.WriteToUDPAddrPort(buf, addr); err != nil {
-			return fmt.Errorf("datagram %d to %s: %w", i, addr, err)
-		}
-	}
-	return nil
 }
 
 // drainUntil drains until the records matching want reach n packets or 3s pass.
@@ -91,10 +73,10 @@ func TestProbeCountsNoSocketDrops(t *testing.T) {
 	a, b := l.AddPod("a"), l.AddPod("b")
 	const sent4, sent6, payload = 12, 8, 100
 	if err := a.Do(func() error {
-		if err := sendUDP(netip.AddrPortFrom(b.IPv4, 9), sent4, payload); err != nil {
+		if err := lab.SendUDP(netip.AddrPortFrom(b.IPv4, 9), sent4, payload); err != nil {
 			return err
 		}
-		return sendUDP(netip.AddrPortFrom(b.IPv6, 9), sent6, payload)
+		return lab.SendUDP(netip.AddrPortFrom(b.IPv6, 9), sent6, payload)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +144,7 @@ func TestProbeTracepointSource(t *testing.T) {
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
 	const sent = 9
-	if err := a.Do(func() error { return sendUDP(netip.AddrPortFrom(b.IPv4, 9), sent, 10) }); err != nil {
+	if err := a.Do(func() error { return lab.SendUDP(netip.AddrPortFrom(b.IPv4, 9), sent, 10) }); err != nil {
 		t.Fatal(err)
 	}
 	c := drainUntil(t, acct, p, NodeKey{"NO_SOCKET", "__udp4_lib_rcv", "ipv4"}, sent)
@@ -252,7 +234,7 @@ func TestProbePinnedAcrossReopen(t *testing.T) {
 	// Drops while no probe is open are counted by the pinned program.
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
-	if err := a.Do(func() error { return sendUDP(netip.AddrPortFrom(b.IPv4, 9), 5, 10) }); err != nil {
+	if err := a.Do(func() error { return lab.SendUDP(netip.AddrPortFrom(b.IPv4, 9), 5, 10) }); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)

@@ -60,7 +60,7 @@ func Binary(t testing.TB) string {
 type Agent struct {
 	Addr string
 	cmd  *exec.Cmd
-	log  *lockedBuffer
+	log  *testenv.SyncBuffer
 	done chan error
 }
 
@@ -72,7 +72,7 @@ func Start(t testing.TB, args ...string) *Agent {
 	if !hasFlag(args, "--listen-address") {
 		args = append([]string{"--listen-address", "127.0.0.1:0"}, args...)
 	}
-	a := &Agent{log: &lockedBuffer{}, done: make(chan error, 1)}
+	a := &Agent{log: &testenv.SyncBuffer{}, done: make(chan error, 1)}
 	a.cmd = exec.Command(Binary(t), args...)
 	pr, pw := io.Pipe()
 	a.cmd.Stderr = pw
@@ -97,7 +97,7 @@ func Start(t testing.TB, args ...string) *Agent {
 		sent := false
 		for sc.Scan() {
 			line := sc.Text()
-			a.log.WriteString(line + "\n")
+			_, _ = a.log.Write([]byte(line + "\n"))
 			var rec struct {
 				Msg     string `json:"msg"`
 				Address string `json:"address"`
@@ -245,27 +245,4 @@ func hasFlag(args []string, flag string) bool {
 		}
 	}
 	return false
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) WriteString(s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.WriteString(s)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -6,12 +6,10 @@
 package drops_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -30,36 +28,6 @@ func requirePrivileges(t *testing.T) {
 	testenv.RequireCommands(t, "ip", "iptables", "ip6tables", "nft", "ping", "sysctl")
 }
 
-// podsFile writes the lab's pods as `kubectl get pods -o json`, each a
-// Deployment's pod in namespace "lab" named after the lab pod.
-func podsFile(t *testing.T, pods ...*lab.Pod) string {
-	t.Helper()
-	var items []map[string]any
-	for _, p := range pods {
-		items = append(items, map[string]any{
-			"apiVersion": "v1", "kind": "Pod",
-			"metadata": map[string]any{
-				"name": p.Name + "-5f7c9-abcde", "namespace": "lab", "uid": "uid-" + p.Name,
-				"labels":          map[string]string{"pod-template-hash": "5f7c9"},
-				"ownerReferences": []map[string]any{{"kind": "ReplicaSet", "name": p.Name + "-5f7c9", "controller": true}},
-			},
-			"status": map[string]any{"phase": "Running", "podIP": p.IPv4.String(),
-				"podIPs": []map[string]string{{"ip": p.IPv4.String()}, {"ip": p.IPv6.String()}}},
-		})
-	}
-	b, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "pods.json")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func podName(p *lab.Pod) string { return p.Name + "-5f7c9-abcde" }
-
 // agentFlags isolate an agent's pins and state for one test; the pins are
 // removed afterwards.
 func agentFlags(t *testing.T, podsPath string) []string {
@@ -74,7 +42,7 @@ func agentFlags(t *testing.T, podsPath string) []string {
 
 // podDrops is the agent's netlens_pod_drop_packets_total (or bytes) of a pod.
 func podDrops(m agentproc.Metrics, metric string, p *lab.Pod, direction, reason string) float64 {
-	return m.Sum(metric, map[string]string{"namespace": "lab", "pod": podName(p), "workload": p.Name, "direction": direction, "reason": reason})
+	return m.Sum(metric, map[string]string{"namespace": lab.Namespace, "pod": p.KubeName(), "workload": p.Name, "direction": direction, "reason": reason})
 }
 
 // eventually scrapes until cond holds or 5s pass, and returns the last scrape.
@@ -163,22 +131,6 @@ func procNetCounter(t *testing.T, run func(...string) (string, error), file, gro
 	}
 	t.Fatalf("no %s %s in %s", group, name, file)
 	return 0
-}
-
-// sendUDP sends n datagrams of size bytes to dst from an unconnected socket.
-func sendUDP(dst netip.AddrPort, n, size int) error {
-	c, err := net.ListenUDP("udp", nil)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	buf := make([]byte, size)
-	for i := range n {
-		if _, err := c.WriteToUDPAddrPort(buf, dst); err != nil {
-			return fmt.Errorf("datagram %d to %s: %w", i, dst, err)
-		}
-	}
-	return nil
 }
 
 // sendSYNs opens n TCP connections to dst, each abandoned after 50ms, so that

@@ -23,7 +23,7 @@ func TestRestartAndRuleRemovalLoseNothing(t *testing.T) {
 	requirePrivileges(t)
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
-	flags := agentFlags(t, podsFile(t, a, b))
+	flags := agentFlags(t, lab.PodsFile(t, a, b))
 	l.MustNodeRun("iptables", "-I", "FORWARD", "-s", a.IPv4.String(), "-d", b.IPv4.String(), "-p", "udp", "--dport", "7000",
 		"-m", "comment", "--comment", "nl-restart", "-j", "DROP")
 
@@ -122,16 +122,16 @@ func TestPodSeriesBoundedAndRemoved(t *testing.T) {
 	requirePrivileges(t)
 	l := lab.New(t)
 	a, b, c := l.AddPod("a"), l.AddPod("b"), l.AddPod("c")
-	pods := podsFile(t, a, b, c)
+	pods := lab.PodsFile(t, a, b, c)
 	agent := agentproc.Start(t, append(agentFlags(t, pods), "--max-pod-series", "2")...)
 
 	// a -> b, a -> c: four series wanted (a egress, b and c ingress; a twice
 	// would be one series), only two allowed.
 	if err := a.Do(func() error {
-		if err := sendUDP(netip.AddrPortFrom(b.IPv4, 9), 3, 10); err != nil {
+		if err := lab.SendUDP(netip.AddrPortFrom(b.IPv4, 9), 3, 10); err != nil {
 			return err
 		}
-		return sendUDP(netip.AddrPortFrom(c.IPv4, 9), 4, 10)
+		return lab.SendUDP(netip.AddrPortFrom(c.IPv4, 9), 4, 10)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestPodSeriesBoundedAndRemoved(t *testing.T) {
 	}
 
 	// Pod c leaves the inventory.
-	if err := os.WriteFile(pods, mustRead(t, podsFile(t, a, b)), 0o600); err != nil {
+	if err := os.WriteFile(pods, mustRead(t, lab.PodsFile(t, a, b)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(2100 * time.Millisecond) // the inventory is re-read every 2s
@@ -180,13 +180,13 @@ func TestTracepointSourceAgent(t *testing.T) {
 	requirePrivileges(t)
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
-	agent := agentproc.Start(t, append(agentFlags(t, podsFile(t, a, b)), "--drop-source", "tracepoint")...)
+	agent := agentproc.Start(t, append(agentFlags(t, lab.PodsFile(t, a, b)), "--drop-source", "tracepoint")...)
 	if st := agent.Status(t); st.DropSource != "tracepoint" {
 		t.Fatalf("status drop source %q", st.DropSource)
 	}
 	key := map[string]string{"reason": "NO_SOCKET", "location": "__udp4_lib_rcv", "protocol": "ipv4"}
 	before := agent.Metrics(t).Sum(nodePackets, key)
-	if err := a.Do(func() error { return sendUDP(netip.AddrPortFrom(b.IPv4, 9), 8, 10) }); err != nil {
+	if err := a.Do(func() error { return lab.SendUDP(netip.AddrPortFrom(b.IPv4, 9), 8, 10) }); err != nil {
 		t.Fatal(err)
 	}
 	m := eventually(t, agent, func(m agentproc.Metrics) bool { return m.Sum(nodePackets, key)-before >= 8 })
@@ -205,7 +205,7 @@ func TestTracepointSourceAgent(t *testing.T) {
 // reports the drops collector down and says why in its status.
 func TestUnusableDropSourceKeepsAgentUp(t *testing.T) {
 	requirePrivileges(t)
-	pods := podsFile(t)
+	pods := lab.PodsFile(t)
 	agent := agentproc.Start(t, append(agentFlags(t, pods), "--drop-source", "kprobe")...)
 	st := agent.Status(t)
 	if st.DropSource == "kprobe" {

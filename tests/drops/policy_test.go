@@ -25,13 +25,13 @@ func sendMixed(t *testing.T, a, b *lab.Pod) {
 		if err := sendSYNs(netip.AddrPortFrom(b.IPv4, 80), 5); err != nil {
 			return err
 		}
-		if err := sendUDP(netip.AddrPortFrom(b.IPv4, 53), 7, 100); err != nil {
+		if err := lab.SendUDP(netip.AddrPortFrom(b.IPv4, 53), 7, 100); err != nil {
 			return err
 		}
 		if err := sendSYNs(netip.AddrPortFrom(b.IPv6, 80), 3); err != nil {
 			return err
 		}
-		return sendUDP(netip.AddrPortFrom(b.IPv6, 53), 4, 200)
+		return lab.SendUDP(netip.AddrPortFrom(b.IPv6, 53), 4, 200)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func testIptablesPolicyDrops(t *testing.T, v4, v6 string) {
 	testenv.RequireCommands(t, v4, v6)
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
-	agent := agentproc.Start(t, agentFlags(t, podsFile(t, a, b))...)
+	agent := agentproc.Start(t, agentFlags(t, lab.PodsFile(t, a, b))...)
 
 	rules := []struct{ cmd, src, dst, comment string }{
 		{v4, a.IPv4.String(), b.IPv4.String(), "nl-tcp4"},
@@ -142,7 +142,7 @@ func TestNftablesPolicyDrops(t *testing.T) {
 	requirePrivileges(t)
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
-	agent := agentproc.Start(t, agentFlags(t, podsFile(t, a, b))...)
+	agent := agentproc.Start(t, agentFlags(t, lab.PodsFile(t, a, b))...)
 
 	l.MustNodeRun("nft", "add", "table", "bridge", "netlens")
 	l.MustNodeRun("nft", "add", "chain", "bridge", "netlens", "forward", "{ type filter hook forward priority 0; policy accept; }")
@@ -169,8 +169,8 @@ func TestDropMetricsPassPromtool(t *testing.T) {
 	testenv.RequireCommands(t, "promtool")
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
-	agent := agentproc.Start(t, agentFlags(t, podsFile(t, a, b))...)
-	if err := a.Do(func() error { return sendUDP(netip.AddrPortFrom(b.IPv4, 9), 3, 10) }); err != nil {
+	agent := agentproc.Start(t, agentFlags(t, lab.PodsFile(t, a, b))...)
+	if err := a.Do(func() error { return lab.SendUDP(netip.AddrPortFrom(b.IPv4, 9), 3, 10) }); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, agent, func(m agentproc.Metrics) bool { return podDrops(m, podPackets, b, "ingress", "NO_SOCKET") >= 3 })

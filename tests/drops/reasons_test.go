@@ -63,17 +63,17 @@ func TestKernelReasonsMatchSNMP(t *testing.T) {
 	requirePrivileges(t)
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
-	agent := agentproc.Start(t, agentFlags(t, podsFile(t, a, b))...)
+	agent := agentproc.Start(t, agentFlags(t, lab.PodsFile(t, a, b))...)
 	outside := netip.MustParseAddr("203.0.113.5")
 
 	step(t, agent, b, "ingress", "NO_SOCKET",
 		func() uint64 { return snmp(t, b.Run, "Udp", "NoPorts") + snmp6(t, b.Run, "Udp6NoPorts") },
 		func() {
 			if err := a.Do(func() error {
-				if err := sendUDP(netip.AddrPortFrom(b.IPv4, 9), 6, 50); err != nil {
+				if err := lab.SendUDP(netip.AddrPortFrom(b.IPv4, 9), 6, 50); err != nil {
 					return err
 				}
-				return sendUDP(netip.AddrPortFrom(b.IPv6, 9), 5, 50)
+				return lab.SendUDP(netip.AddrPortFrom(b.IPv6, 9), 5, 50)
 			}); err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +94,7 @@ func TestKernelReasonsMatchSNMP(t *testing.T) {
 	step(t, agent, b, "ingress", "SOCKET_RCVBUFF",
 		func() uint64 { return snmp(t, b.Run, "Udp", "RcvbufErrors") },
 		func() {
-			if err := a.Do(func() error { return sendUDP(netip.AddrPortFrom(b.IPv4, 5000), 60, 1000) }); err != nil {
+			if err := a.Do(func() error { return lab.SendUDP(netip.AddrPortFrom(b.IPv4, 5000), 60, 1000) }); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -103,7 +103,7 @@ func TestKernelReasonsMatchSNMP(t *testing.T) {
 	step(t, agent, a, "egress", "IP_INADDRERRORS",
 		func() uint64 { return snmp(t, l.NodeRun, "Ip", "InAddrErrors") },
 		func() {
-			if err := a.Do(func() error { return sendUDP(netip.AddrPortFrom(outside, 9), 4, 10) }); err != nil {
+			if err := a.Do(func() error { return lab.SendUDP(netip.AddrPortFrom(outside, 9), 4, 10) }); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -112,7 +112,7 @@ func TestKernelReasonsMatchSNMP(t *testing.T) {
 	step(t, agent, a, "egress", "IP_INNOROUTES",
 		func() uint64 { return netstat(t, l.NodeRun, "IpExt", "InNoRoutes") },
 		func() {
-			if err := a.Do(func() error { return sendUDP(netip.AddrPortFrom(outside, 9), 3, 10) }); err != nil {
+			if err := a.Do(func() error { return lab.SendUDP(netip.AddrPortFrom(outside, 9), 3, 10) }); err != nil {
 				t.Fatal(err)
 			}
 		})

@@ -8,14 +8,12 @@
 package grafanahost
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +22,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/netlens/netlens/tests/testenv"
 )
 
 // GrafanaVersion is what the host claims to be, in GF_VERSION and the plugin context.
@@ -36,7 +36,7 @@ type Host struct {
 	diagnostics grpcplugin.DiagnosticsClient
 	resource    grpcplugin.ResourceClient
 	stream      grpcplugin.StreamClient
-	logs        *syncBuffer
+	logs        *testenv.SyncBuffer
 }
 
 // Start launches binary as Grafana does and returns a connected host. The
@@ -44,7 +44,7 @@ type Host struct {
 // env adds variables (KEY=value) to the plugin's environment.
 func Start(t testing.TB, binary string, env ...string) *Host {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	cmd := exec.Command(binary)
 	// Grafana passes its own environment plus GF_* settings for the plugin.
 	cmd.Env = append(append(os.Environ(), "GF_VERSION="+GrafanaVersion), env...)
@@ -221,21 +221,4 @@ func (h *Host) RunStream(ctx context.Context, req *backend.RunStreamRequest, onP
 			return err
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

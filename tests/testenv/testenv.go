@@ -9,6 +9,7 @@
 package testenv
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/cilium/ebpf/btf"
@@ -158,4 +160,23 @@ func HTTPGet(t testing.TB, url string) (int, string) {
 		t.Fatalf("reading %s: %v", url, err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers, for a child
+// process's output read while it runs.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
