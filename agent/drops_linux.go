@@ -37,6 +37,8 @@ type dropRuntime struct {
 	err      error
 	lock     *os.File
 	ownNetns uint64
+	// zeroLoc names location 0, which sources without a call site report.
+	zeroLoc string
 }
 
 func startDrops(cfg config.Config, logger *slog.Logger, pods metadata.Source) *dropRuntime {
@@ -64,13 +66,13 @@ func startDrops(cfg config.Config, logger *slog.Logger, pods metadata.Source) *d
 			logger.Warn("drop totals will restart from zero when the agent restarts", "err", err)
 		}
 	}
-	zeroLoc := "unknown"
+	d.zeroLoc = "unknown"
 	if s := probe.Source(); s == drops.SourceFexit || s == drops.SourceKprobe {
-		zeroLoc = "nf_hook_slow"
+		d.zeroLoc = "nf_hook_slow"
 	}
 	d.acct = drops.NewAccountant(probe, drops.AccountantOptions{
 		Reasons: probe.Reasons(), Symbols: d.symbols, Pods: pods, MaxPodSeries: int(cfg.MaxPodSeries),
-		StatePath: statePath, ZeroLocation: zeroLoc, Logger: logger,
+		StatePath: statePath, ZeroLocation: d.zeroLoc, Logger: logger,
 	})
 	if err := d.acct.Recover(); err != nil {
 		d.err = fmt.Errorf("recovering drop counts: %w", err)
@@ -181,10 +183,10 @@ func (d *dropRuntime) readEvents(rd *drops.EventReader) {
 			d.logger.Warn("reading drop events", "err", err)
 			continue
 		}
-		names, _ := d.symbols.Resolve([]uint64{raw.Location})
-		loc := names[raw.Location]
-		if raw.Location == 0 && (d.probe.Source() == drops.SourceFexit || d.probe.Source() == drops.SourceKprobe) {
-			loc = "nf_hook_slow"
+		loc := d.zeroLoc
+		if raw.Location != 0 {
+			names, _ := d.symbols.Resolve([]uint64{raw.Location})
+			loc = names[raw.Location]
 		}
 		ev := api.DropEvent{
 			Time:     raw.Time,

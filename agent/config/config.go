@@ -70,7 +70,7 @@ func Parse(args []string, output io.Writer) (Config, error) {
 	fs.BoolVar(&c.Unpin, "unpin", false, "remove the pinned eBPF programs and maps under --bpffs-path and exit (when removing the agent from a node)")
 	fs.StringVar(&c.DropSource, "drop-source", "auto", "kernel hook for drops: auto, tp_btf, tracepoint, fexit, kprobe or none")
 	fs.UintVar(&c.DropEventsPerSecond, "drop-events-per-second", 1000, "sampled drop events per second for the node (0 disables events)")
-	fs.UintVar(&c.DropTableEntries, "drop-table-entries", 16384, "entries of the kernel's drop count table (distinct reason, location, protocol and address pairs between two reads)")
+	fs.UintVar(&c.DropTableEntries, "drop-table-entries", 16384, "entries of each of the two kernel drop count tables (distinct reason, location, protocol and address pairs between two reads); each table takes about entries x (100 + 16 x CPUs) bytes of kernel memory")
 	fs.DurationVar(&c.DrainInterval, "drain-interval", 5*time.Second, "how often drop counts are read from the kernel")
 	fs.UintVar(&c.MaxPodSeries, "max-pod-series", 10000, "most pod drop series exported; drops beyond are counted in netlens_pod_drop_overflow_packets_total")
 	fs.StringVar(&c.PodsFile, "pods-file", "", "pod inventory (`kubectl get pods -o json` output) for attributing drops to pods")
@@ -94,8 +94,8 @@ func Parse(args []string, output io.Writer) (Config, error) {
 	if !slices.Contains(DropSources, c.DropSource) {
 		return Config{}, fmt.Errorf("invalid value %q for flag --drop-source: want one of %s", c.DropSource, strings.Join(DropSources, ", "))
 	}
-	if c.DropTableEntries < 64 || c.DropTableEntries > 1<<22 {
-		return Config{}, fmt.Errorf("invalid value %d for flag --drop-table-entries: want 64 to 4194304", c.DropTableEntries)
+	if c.DropTableEntries < 64 || c.DropTableEntries > 1<<18 {
+		return Config{}, fmt.Errorf("invalid value %d for flag --drop-table-entries: want 64 to 262144", c.DropTableEntries)
 	}
 	if c.DropEventsPerSecond > 1_000_000 {
 		return Config{}, fmt.Errorf("invalid value %d for flag --drop-events-per-second: want at most 1000000", c.DropEventsPerSecond)
