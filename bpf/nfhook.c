@@ -45,36 +45,12 @@ static __always_inline void on_exit(u64 id, int ret)
 	if (!p)
 		return;
 	if (ret < 0) {
-		struct drop_key key = {
-			.reason = NETLENS_REASON_NETFILTER,
-			.family = p->flow.family,
-			.l4proto = p->flow.l4proto,
-			.ethertype = p->flow.ethertype,
-		};
-		__builtin_memcpy(key.saddr, p->flow.saddr, 16);
-		__builtin_memcpy(key.daddr, p->flow.daddr, 16);
-		count_drop(&key, p->len);
-		if (event_allowed()) {
-			struct drop_event *e = bpf_ringbuf_reserve(&drop_events, sizeof(*e), 0);
-			if (e) {
-				__builtin_memset(e, 0, sizeof(*e));
-				e->ktime_ns = bpf_ktime_get_ns();
-				e->reason = NETLENS_REASON_NETFILTER;
-				e->len = p->len;
-				e->ifindex = p->ifindex;
-				e->netns = p->netns;
-				e->sport = p->flow.sport;
-				e->dport = p->flow.dport;
-				e->ethertype = p->flow.ethertype;
-				e->family = p->flow.family;
-				e->l4proto = p->flow.l4proto;
-				e->tcp_flags = p->flow.tcp_flags;
-				__builtin_memcpy(e->saddr, p->flow.saddr, 16);
-				__builtin_memcpy(e->daddr, p->flow.daddr, 16);
-				bpf_ringbuf_submit(e, 0);
-			} else {
-				add_stat(STAT_RING_FULL);
-			}
+		count_flow(&p->flow, 0, NETLENS_REASON_NETFILTER, p->len);
+		struct drop_event *e = reserve_event(&p->flow, 0, NETLENS_REASON_NETFILTER, p->len);
+		if (e) {
+			e->ifindex = p->ifindex;
+			e->netns = p->netns;
+			bpf_ringbuf_submit(e, 0);
 		}
 	}
 	bpf_map_delete_elem(&nf_pending, &id);

@@ -33,26 +33,12 @@ int kfree_skb_tracepoint(void *ctx)
 	if (reason == consumed_reason)
 		return 0;
 
-	struct drop_key key = {
-		.location = location,
-		.reason = reason,
-		.ethertype = protocol, /* the tracepoint stores it in host order */
-	};
+	/* The tracepoint stores the protocol in host order. */
+	struct flow f = { .ethertype = protocol };
 	/* The record has no length: bytes are not known on this path. */
-	count_drop(&key, 0);
-
-	if (!event_allowed())
-		return 0;
-	struct drop_event *e = bpf_ringbuf_reserve(&drop_events, sizeof(*e), 0);
-	if (!e) {
-		add_stat(STAT_RING_FULL);
-		return 0;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ktime_ns = bpf_ktime_get_ns();
-	e->location = location;
-	e->reason = reason;
-	e->ethertype = key.ethertype;
-	bpf_ringbuf_submit(e, 0);
+	count_flow(&f, location, reason, 0);
+	struct drop_event *e = reserve_event(&f, location, reason, 0);
+	if (e)
+		bpf_ringbuf_submit(e, 0);
 	return 0;
 }

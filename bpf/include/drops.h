@@ -30,6 +30,18 @@ struct drop_key {
 	u8 daddr[16];
 };
 
+/* What a program learned about a dropped packet (zero where it could not tell). */
+struct flow {
+	u16 ethertype;
+	u8 family;
+	u8 l4proto;
+	u16 sport;
+	u16 dport;
+	u8 tcp_flags;
+	u8 saddr[16];
+	u8 daddr[16];
+};
+
 struct drop_counts {
 	u64 packets;
 	u64 bytes;
@@ -172,4 +184,49 @@ static __always_inline int event_allowed(void)
 		}
 	}
 	return 0;
+}
+
+/* Counts a drop of flow f in the installed table. */
+static __always_inline void count_flow(const struct flow *f, u64 location, u32 reason, u32 len)
+{
+	struct drop_key key = {
+		.location = location,
+		.reason = reason,
+		.family = f->family,
+		.l4proto = f->l4proto,
+		.ethertype = f->ethertype,
+	};
+	__builtin_memcpy(key.saddr, f->saddr, 16);
+	__builtin_memcpy(key.daddr, f->daddr, 16);
+	count_drop(&key, len);
+}
+
+/*
+ * Samples a drop of flow f: returns an event filled from f, for the caller
+ * to complete (ifindex, netns) and submit, or NULL when the rate limit
+ * refuses it or the ring is full (counted).
+ */
+static __always_inline struct drop_event *reserve_event(const struct flow *f, u64 location, u32 reason, u32 len)
+{
+	if (!event_allowed())
+		return 0;
+	struct drop_event *e = bpf_ringbuf_reserve(&drop_events, sizeof(*e), 0);
+	if (!e) {
+		add_stat(STAT_RING_FULL);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ktime_ns = bpf_ktime_get_ns();
+	e->location = location;
+	e->reason = reason;
+	e->len = len;
+	e->sport = f->sport;
+	e->dport = f->dport;
+	e->ethertype = f->ethertype;
+	e->family = f->family;
+	e->l4proto = f->l4proto;
+	e->tcp_flags = f->tcp_flags;
+	__builtin_memcpy(e->saddr, f->saddr, 16);
+	__builtin_memcpy(e->daddr, f->daddr, 16);
+	return e;
 }

@@ -52,17 +52,6 @@ struct nl_ipv6hdr {
 	u8 daddr[16];
 };
 
-struct flow {
-	u16 ethertype;
-	u8 family;
-	u8 l4proto;
-	u16 sport;
-	u16 dport;
-	u8 tcp_flags;
-	u8 saddr[16];
-	u8 daddr[16];
-};
-
 /* Ports (or ICMP type and code) and TCP flags from the transport header at l4. */
 static __always_inline void parse_l4(const u8 *l4, struct flow *f)
 {
@@ -186,40 +175,14 @@ static __always_inline void record_skb_drop(struct sk_buff *skb, u64 location, u
 	struct flow f = {};
 	parse_skb(skb, &f);
 	u32 len = SKB_READ(skb, len);
+	count_flow(&f, location, reason, len);
 
-	struct drop_key key = {
-		.location = location,
-		.reason = reason,
-		.family = f.family,
-		.l4proto = f.l4proto,
-		.ethertype = f.ethertype,
-	};
-	__builtin_memcpy(key.saddr, f.saddr, 16);
-	__builtin_memcpy(key.daddr, f.daddr, 16);
-	count_drop(&key, len);
-
-	if (!event_allowed())
+	struct drop_event *e = reserve_event(&f, location, reason, len);
+	if (!e)
 		return;
-	struct drop_event *e = bpf_ringbuf_reserve(&drop_events, sizeof(*e), 0);
-	if (!e) {
-		add_stat(STAT_RING_FULL);
-		return;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ktime_ns = bpf_ktime_get_ns();
-	e->location = location;
-	e->reason = reason;
-	e->len = len;
+	/* Read only for sampled drops: off the hot path. */
 	struct net_device *dev = SKB_READ(skb, dev);
 	e->ifindex = dev ? SKB_READ(dev, ifindex) : 0;
 	e->netns = skb_netns(skb);
-	e->sport = f.sport;
-	e->dport = f.dport;
-	e->ethertype = f.ethertype;
-	e->family = f.family;
-	e->l4proto = f.l4proto;
-	e->tcp_flags = f.tcp_flags;
-	__builtin_memcpy(e->saddr, f.saddr, 16);
-	__builtin_memcpy(e->daddr, f.daddr, 16);
 	bpf_ringbuf_submit(e, 0);
 }
