@@ -57,11 +57,19 @@ type DropsEventWindow struct {
 	Limited uint64
 }
 
+type DropsFrontSlot struct {
+	_       structs.HostLayout
+	Key     DropsDropKey
+	Packets uint64
+	Bytes   uint64
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	DropsMapDropEvents       = "drop_events"
+	DropsMapDropFronts       = "drop_fronts"
 	DropsMapDropStats        = "drop_stats"
 	DropsMapDropTables       = "drop_tables"
 	DropsMapEventRate        = "event_rate"
@@ -69,6 +77,7 @@ const (
 	DropsVarUnusedDropCounts = "unused_drop_counts"
 	DropsVarUnusedDropEvent  = "unused_drop_event"
 	DropsVarUnusedDropKey    = "unused_drop_key"
+	DropsVarUnusedFrontSlot  = "unused_front_slot"
 )
 
 // LoadDrops returns the embedded CollectionSpec for Drops.
@@ -121,6 +130,7 @@ type DropsProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type DropsMapSpecs struct {
 	DropEvents *ebpf.MapSpec `ebpf:"drop_events"`
+	DropFronts *ebpf.MapSpec `ebpf:"drop_fronts"`
 	DropStats  *ebpf.MapSpec `ebpf:"drop_stats"`
 	DropTables *ebpf.MapSpec `ebpf:"drop_tables"`
 	EventRate  *ebpf.MapSpec `ebpf:"event_rate"`
@@ -133,6 +143,7 @@ type DropsVariableSpecs struct {
 	UnusedDropCounts *ebpf.VariableSpec `ebpf:"unused_drop_counts"`
 	UnusedDropEvent  *ebpf.VariableSpec `ebpf:"unused_drop_event"`
 	UnusedDropKey    *ebpf.VariableSpec `ebpf:"unused_drop_key"`
+	UnusedFrontSlot  *ebpf.VariableSpec `ebpf:"unused_front_slot"`
 }
 
 // DropsObjects contains all objects after they have been loaded into the kernel.
@@ -156,6 +167,7 @@ func (o *DropsObjects) Close() error {
 // It can be passed to LoadDropsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type DropsMaps struct {
 	DropEvents *ebpf.Map `ebpf:"drop_events"`
+	DropFronts *ebpf.Map `ebpf:"drop_fronts"`
 	DropStats  *ebpf.Map `ebpf:"drop_stats"`
 	DropTables *ebpf.Map `ebpf:"drop_tables"`
 	EventRate  *ebpf.Map `ebpf:"event_rate"`
@@ -164,6 +176,7 @@ type DropsMaps struct {
 func (m *DropsMaps) Close() error {
 	return _DropsClose(
 		m.DropEvents,
+		m.DropFronts,
 		m.DropStats,
 		m.DropTables,
 		m.EventRate,
@@ -177,6 +190,7 @@ type DropsVariables struct {
 	UnusedDropCounts *ebpf.Variable `ebpf:"unused_drop_counts"`
 	UnusedDropEvent  *ebpf.Variable `ebpf:"unused_drop_event"`
 	UnusedDropKey    *ebpf.Variable `ebpf:"unused_drop_key"`
+	UnusedFrontSlot  *ebpf.Variable `ebpf:"unused_front_slot"`
 }
 
 // DropsPrograms contains all programs after they have been loaded into the kernel.

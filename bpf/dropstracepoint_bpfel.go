@@ -26,6 +26,7 @@ type DropsTracepointEventWindow struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	DropsTracepointMapDropEvents          = "drop_events"
+	DropsTracepointMapDropFronts          = "drop_fronts"
 	DropsTracepointMapDropStats           = "drop_stats"
 	DropsTracepointMapDropTables          = "drop_tables"
 	DropsTracepointMapEventRate           = "event_rate"
@@ -37,6 +38,7 @@ const (
 	DropsTracepointVarUnusedDropCounts    = "unused_drop_counts"
 	DropsTracepointVarUnusedDropEvent     = "unused_drop_event"
 	DropsTracepointVarUnusedDropKey       = "unused_drop_key"
+	DropsTracepointVarUnusedFrontSlot     = "unused_front_slot"
 )
 
 // LoadDropsTracepoint returns the embedded CollectionSpec for DropsTracepoint.
@@ -89,6 +91,7 @@ type DropsTracepointProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type DropsTracepointMapSpecs struct {
 	DropEvents *ebpf.MapSpec `ebpf:"drop_events"`
+	DropFronts *ebpf.MapSpec `ebpf:"drop_fronts"`
 	DropStats  *ebpf.MapSpec `ebpf:"drop_stats"`
 	DropTables *ebpf.MapSpec `ebpf:"drop_tables"`
 	EventRate  *ebpf.MapSpec `ebpf:"event_rate"`
@@ -105,6 +108,7 @@ type DropsTracepointVariableSpecs struct {
 	UnusedDropCounts *ebpf.VariableSpec `ebpf:"unused_drop_counts"`
 	UnusedDropEvent  *ebpf.VariableSpec `ebpf:"unused_drop_event"`
 	UnusedDropKey    *ebpf.VariableSpec `ebpf:"unused_drop_key"`
+	UnusedFrontSlot  *ebpf.VariableSpec `ebpf:"unused_front_slot"`
 }
 
 // DropsTracepointObjects contains all objects after they have been loaded into the kernel.
@@ -128,6 +132,7 @@ func (o *DropsTracepointObjects) Close() error {
 // It can be passed to LoadDropsTracepointObjects or ebpf.CollectionSpec.LoadAndAssign.
 type DropsTracepointMaps struct {
 	DropEvents *ebpf.Map `ebpf:"drop_events"`
+	DropFronts *ebpf.Map `ebpf:"drop_fronts"`
 	DropStats  *ebpf.Map `ebpf:"drop_stats"`
 	DropTables *ebpf.Map `ebpf:"drop_tables"`
 	EventRate  *ebpf.Map `ebpf:"event_rate"`
@@ -136,6 +141,7 @@ type DropsTracepointMaps struct {
 func (m *DropsTracepointMaps) Close() error {
 	return _DropsTracepointClose(
 		m.DropEvents,
+		m.DropFronts,
 		m.DropStats,
 		m.DropTables,
 		m.EventRate,
@@ -153,6 +159,7 @@ type DropsTracepointVariables struct {
 	UnusedDropCounts *ebpf.Variable `ebpf:"unused_drop_counts"`
 	UnusedDropEvent  *ebpf.Variable `ebpf:"unused_drop_event"`
 	UnusedDropKey    *ebpf.Variable `ebpf:"unused_drop_key"`
+	UnusedFrontSlot  *ebpf.Variable `ebpf:"unused_front_slot"`
 }
 
 // DropsTracepointPrograms contains all programs after they have been loaded into the kernel.

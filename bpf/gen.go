@@ -10,6 +10,6 @@
 // All three share the maps of include/drops.h, so user space reads them alike.
 package bpf
 
-//go:generate go tool bpf2go -cc clang -cflags "-Wall -Werror -I./include" -target bpfel -type drop_key -type drop_counts -type drop_event -type event_window Drops drops.c
+//go:generate go tool bpf2go -cc clang -cflags "-Wall -Werror -I./include" -target bpfel -type drop_key -type drop_counts -type drop_event -type event_window -type front_slot Drops drops.c
 //go:generate go tool bpf2go -cc clang -cflags "-Wall -Werror -I./include" -target bpfel DropsTracepoint tracepoint.c
 //go:generate go tool bpf2go -cc clang -cflags "-Wall -Werror -I./include" -target amd64,arm64 Nfhook nfhook.c

@@ -47,6 +47,7 @@ type NfhookPending struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	NfhookMapDropEvents           = "drop_events"
+	NfhookMapDropFronts           = "drop_fronts"
 	NfhookMapDropStats            = "drop_stats"
 	NfhookMapDropTables           = "drop_tables"
 	NfhookMapEventRate            = "event_rate"
@@ -58,6 +59,7 @@ const (
 	NfhookVarUnusedDropCounts     = "unused_drop_counts"
 	NfhookVarUnusedDropEvent      = "unused_drop_event"
 	NfhookVarUnusedDropKey        = "unused_drop_key"
+	NfhookVarUnusedFrontSlot      = "unused_front_slot"
 )
 
 // LoadNfhook returns the embedded CollectionSpec for Nfhook.
@@ -113,6 +115,7 @@ type NfhookProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type NfhookMapSpecs struct {
 	DropEvents *ebpf.MapSpec `ebpf:"drop_events"`
+	DropFronts *ebpf.MapSpec `ebpf:"drop_fronts"`
 	DropStats  *ebpf.MapSpec `ebpf:"drop_stats"`
 	DropTables *ebpf.MapSpec `ebpf:"drop_tables"`
 	EventRate  *ebpf.MapSpec `ebpf:"event_rate"`
@@ -126,6 +129,7 @@ type NfhookVariableSpecs struct {
 	UnusedDropCounts *ebpf.VariableSpec `ebpf:"unused_drop_counts"`
 	UnusedDropEvent  *ebpf.VariableSpec `ebpf:"unused_drop_event"`
 	UnusedDropKey    *ebpf.VariableSpec `ebpf:"unused_drop_key"`
+	UnusedFrontSlot  *ebpf.VariableSpec `ebpf:"unused_front_slot"`
 }
 
 // NfhookObjects contains all objects after they have been loaded into the kernel.
@@ -149,6 +153,7 @@ func (o *NfhookObjects) Close() error {
 // It can be passed to LoadNfhookObjects or ebpf.CollectionSpec.LoadAndAssign.
 type NfhookMaps struct {
 	DropEvents *ebpf.Map `ebpf:"drop_events"`
+	DropFronts *ebpf.Map `ebpf:"drop_fronts"`
 	DropStats  *ebpf.Map `ebpf:"drop_stats"`
 	DropTables *ebpf.Map `ebpf:"drop_tables"`
 	EventRate  *ebpf.Map `ebpf:"event_rate"`
@@ -158,6 +163,7 @@ type NfhookMaps struct {
 func (m *NfhookMaps) Close() error {
 	return _NfhookClose(
 		m.DropEvents,
+		m.DropFronts,
 		m.DropStats,
 		m.DropTables,
 		m.EventRate,
@@ -172,6 +178,7 @@ type NfhookVariables struct {
 	UnusedDropCounts *ebpf.Variable `ebpf:"unused_drop_counts"`
 	UnusedDropEvent  *ebpf.Variable `ebpf:"unused_drop_event"`
 	UnusedDropKey    *ebpf.Variable `ebpf:"unused_drop_key"`
+	UnusedFrontSlot  *ebpf.Variable `ebpf:"unused_front_slot"`
 }
 
 // NfhookPrograms contains all programs after they have been loaded into the kernel.

@@ -79,6 +79,9 @@ type Probe struct {
 	links  []link.Link
 	tables [2]*ebpf.Map
 	outer  *ebpf.Map
+	// fronts are the per-CPU caches in front of the tables, one per table.
+	fronts     [2]*ebpf.Map
+	frontOuter *ebpf.Map
 	stats  *ebpf.Map
 	events *ebpf.Map
 	rate   *ebpf.Map
@@ -209,10 +212,11 @@ func (p *Probe) open(src Source, opts Options) error {
 	}
 	p.coll = coll
 	p.outer = coll.Maps["drop_tables"]
+	p.frontOuter = coll.Maps["drop_fronts"]
 	p.stats = coll.Maps["drop_stats"]
 	p.events = coll.Maps["drop_events"]
 	p.rate = coll.Maps["event_rate"]
-	if err := p.openTables(spec.Maps["drop_tables"].InnerMap); err != nil {
+	if err := p.openTables(spec.Maps["drop_tables"].InnerMap, spec.Maps["drop_fronts"].InnerMap); err != nil {
 		return err
 	}
 	return p.attach(src, progs)
@@ -314,41 +318,51 @@ func (p *Probe) configureTracepoint(spec *ebpf.CollectionSpec) error {
 	return nil
 }
 
-// openTables opens (or creates and pins) the two count tables and makes sure
-// one of them is installed.
-func (p *Probe) openTables(inner *ebpf.MapSpec) error {
+// openTables opens (or creates and pins) the two count tables and their
+// fronts and makes sure one pair is installed.
+func (p *Probe) openTables(table, front *ebpf.MapSpec) error {
 	for i := range p.tables {
-		name := fmt.Sprintf("drop_table_%d", i)
-		if p.pinPath != "" {
-			m, err := ebpf.LoadPinnedMap(filepath.Join(p.pinPath, name), nil)
-			if err == nil {
-				if compatible(m, inner) {
-					p.tables[i] = m
-					continue
-				}
-				m.Close()
-				p.logger.Warn("pinned count table has another shape; replacing it, its counts are lost", "table", name)
-				_ = os.Remove(filepath.Join(p.pinPath, name))
-			}
+		var err error
+		if p.tables[i], err = p.openInner(fmt.Sprintf("drop_table_%d", i), table); err != nil {
+			return err
 		}
-		spec := inner.Copy()
-		spec.Name = name
-		m, err := ebpf.NewMap(spec)
-		if err != nil {
-			return fmt.Errorf("creating %s: %w", name, err)
+		if p.fronts[i], err = p.openInner(fmt.Sprintf("drop_front_%d", i), front); err != nil {
+			return err
 		}
-		if p.pinPath != "" {
-			if err := m.Pin(filepath.Join(p.pinPath, name)); err != nil {
-				m.Close()
-				return fmt.Errorf("pinning %s: %w", name, err)
-			}
-		}
-		p.tables[i] = m
 	}
 	if _, err := p.activeIndex(); err == nil {
 		return nil
 	}
 	return p.install(0)
+}
+
+// openInner opens the pinned map name if it has the shape of spec, or creates
+// (and pins) it.
+func (p *Probe) openInner(name string, spec *ebpf.MapSpec) (*ebpf.Map, error) {
+	if p.pinPath != "" {
+		m, err := ebpf.LoadPinnedMap(filepath.Join(p.pinPath, name), nil)
+		if err == nil {
+			if compatible(m, spec) {
+				return m, nil
+			}
+			m.Close()
+			p.logger.Warn("pinned count map has another shape; replacing it, its counts are lost", "map", name)
+			_ = os.Remove(filepath.Join(p.pinPath, name))
+		}
+	}
+	spec = spec.Copy()
+	spec.Name = name
+	m, err := ebpf.NewMap(spec)
+	if err != nil {
+		return nil, fmt.Errorf("creating %s: %w", name, err)
+	}
+	if p.pinPath != "" {
+		if err := m.Pin(filepath.Join(p.pinPath, name)); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("pinning %s: %w", name, err)
+		}
+	}
+	return m, nil
 }
 
 func compatible(m *ebpf.Map, spec *ebpf.MapSpec) bool {
@@ -490,10 +504,12 @@ func (p *Probe) closeObjects() {
 		}
 	}
 	p.progs = nil
-	for i, m := range p.tables {
-		if m != nil {
-			m.Close()
-			p.tables[i] = nil
+	for _, maps := range []*[2]*ebpf.Map{&p.tables, &p.fronts} {
+		for i, m := range maps {
+			if m != nil {
+				m.Close()
+				maps[i] = nil
+			}
 		}
 	}
 	if p.coll != nil {

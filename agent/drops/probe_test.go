@@ -277,3 +277,114 @@ func testPinPath(t *testing.T) string {
 	})
 	return dir
 }
+
+// drainProbe installs the other pair and returns the packets of the drained
+// one per (source, destination) that keep(r) accepts.
+func drainProbe(t *testing.T, p *Probe, keep func(Record) bool) map[[2]netip.Addr]uint64 {
+	t.Helper()
+	active, err := p.ActiveTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Swap(1 - active); err != nil {
+		t.Fatal(err)
+	}
+	got := map[[2]netip.Addr]uint64{}
+	if err := p.ReadTable(active, func(r Record) {
+		if keep(r) {
+			got[[2]netip.Addr{r.Src, r.Dst}] += r.Packets
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ClearTable(active); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// More distinct keys than a CPU's front has slots, sent round robin: every
+// drop evicts another key's counts into the table, and each key's total is
+// still exact.
+func TestProbeFrontEvictionsLoseNothing(t *testing.T) {
+	testenv.RequireBTF(t)
+	p := openProbe(t, SourceTPBTF, "")
+	drainProbe(t, p, func(Record) bool { return false })
+
+	l := lab.New(t)
+	a := l.AddPod("a")
+	const keys, rounds = 600, 3 // keys > 256 front slots per CPU
+	dst := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{127, 1, byte(i >> 8), byte(i)}) }
+	if err := a.Do(func() error {
+		for range rounds {
+			for i := range keys {
+				if err := lab.SendUDP(netip.AddrPortFrom(dst(i), 9), 1, 10); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	perDst := map[netip.Addr]uint64{}
+	for k, n := range drainProbe(t, p, func(r Record) bool {
+		return r.L4Proto == 17 && r.Dst.Is4() && r.Dst.As4()[0] == 127 && r.Dst.As4()[1] == 1
+	}) {
+		perDst[k[1]] += n
+	}
+	if len(perDst) != keys {
+		t.Fatalf("%d destinations counted, want %d", len(perDst), keys)
+	}
+	for i := range keys {
+		if perDst[dst(i)] != rounds {
+			t.Fatalf("%s: %d drops counted, want %d", dst(i), perDst[dst(i)], rounds)
+		}
+	}
+	if lost, err := p.Lost(); err != nil || lost.TableFull != 0 || lost.NoTable != 0 {
+		t.Fatalf("lost %+v (%v)", lost, err)
+	}
+}
+
+// An agent that stopped between installing a table and its front leaves
+// programs caching in the old front: ActiveTable installs the table's own
+// front, and the drops of the interrupted swap are all in one of the pairs.
+func TestProbeRepairsInterruptedSwap(t *testing.T) {
+	testenv.RequireBTF(t)
+	p := openProbe(t, SourceTPBTF, "")
+	active, err := p.ActiveTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := 1 - active
+	if err := p.outer.Put(uint32(0), p.tables[next]); err != nil { // the table, not yet its front
+		t.Fatal(err)
+	}
+
+	l := lab.New(t)
+	a, b := l.AddPod("a"), l.AddPod("b")
+	const sent = 7
+	if err := a.Do(func() error { return lab.SendUDP(netip.AddrPortFrom(b.IPv4, 9), sent, 10) }); err != nil {
+		t.Fatal(err)
+	}
+
+	if got, err := p.ActiveTable(); err != nil || got != next {
+		t.Fatalf("active table %d (%v), want %d", got, err, next)
+	}
+	if f, err := installedIndex(p.frontOuter, p.fronts); err != nil || f != next {
+		t.Fatalf("installed front %d (%v), want %d", f, err, next)
+	}
+	var total uint64
+	for _, i := range []int{active, next} {
+		if err := p.ReadTable(i, func(r Record) {
+			if r.Src == a.IPv4 && r.Dst == b.IPv4 {
+				total += r.Packets
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if total != sent {
+		t.Fatalf("%d drops found in both pairs, want %d", total, sent)
+	}
+}

@@ -20,11 +20,29 @@ func (p *Probe) ActiveTable() (int, error) {
 }
 
 func (p *Probe) activeIndex() (int, error) {
-	var id ebpf.MapID
-	if err := p.outer.Lookup(uint32(0), &id); err != nil {
-		return 0, fmt.Errorf("no count table installed: %w", err)
+	i, err := installedIndex(p.outer, p.tables)
+	if err != nil {
+		return 0, fmt.Errorf("count table: %w", err)
 	}
-	for i, m := range p.tables {
+	// The installed front must be the table's own: after an agent stopped
+	// between installing a table and its front (see install), programs still
+	// cache in the other front. Installing the right one now makes the other
+	// pair quiescent before anyone reads it.
+	if f, err := installedIndex(p.frontOuter, p.fronts); err != nil || f != i {
+		if err := p.frontOuter.Put(uint32(0), p.fronts[i]); err != nil {
+			return 0, fmt.Errorf("installing count front %d: %w", i, err)
+		}
+	}
+	return i, nil
+}
+
+// installedIndex returns which of maps is installed in outer.
+func installedIndex(outer *ebpf.Map, maps [2]*ebpf.Map) (int, error) {
+	var id ebpf.MapID
+	if err := outer.Lookup(uint32(0), &id); err != nil {
+		return 0, fmt.Errorf("none installed: %w", err)
+	}
+	for i, m := range maps {
 		info, err := m.Info()
 		if err != nil {
 			return 0, err
@@ -33,27 +51,36 @@ func (p *Probe) activeIndex() (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("installed count table (map %d) is not one of ours", id)
+	return 0, fmt.Errorf("installed map %d is not one of ours", id)
 }
 
-// Swap installs table i. It returns once no program can still be counting
-// into the other table: the kernel waits for running programs (an RCU grace
-// period) when an element of a map-of-maps is replaced.
+// Swap installs table i and its front. It returns once no program can still
+// be counting into the other pair: the kernel waits for running programs (an
+// RCU grace period) when an element of a map-of-maps is replaced.
 func (p *Probe) Swap(i int) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.install(i)
 }
 
+// install puts table i in place before front i. Programs between the two
+// cache in the old front and move evicted counts into the new table; every
+// count is still in exactly one place, and a stop between the two leaves a
+// state activeIndex repairs.
 func (p *Probe) install(i int) error {
 	if err := p.outer.Put(uint32(0), p.tables[i]); err != nil {
 		return fmt.Errorf("installing count table %d: %w", i, err)
 	}
+	if err := p.frontOuter.Put(uint32(0), p.fronts[i]); err != nil {
+		return fmt.Errorf("installing count front %d: %w", i, err)
+	}
 	return nil
 }
 
-// ReadTable calls fn with every entry of table i, its counts summed over CPUs.
-// The table must not be installed (see Swap), or the counts are a moving target.
+// ReadTable calls fn with every entry of table i, its counts summed over
+// CPUs, and with every occupied slot of its front, per CPU (a key may come
+// more than once). The pair must not be installed (see Swap), or the counts
+// are a moving target.
 func (p *Probe) ReadTable(i int, fn func(Record)) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -70,13 +97,40 @@ func (p *Probe) ReadTable(i int, fn func(Record)) error {
 		}
 		fn(r)
 	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	return p.eachFrontSlot(i, func(_ uint32, slots []bpf.DropsFrontSlot) {
+		for _, s := range slots {
+			if s.Packets != 0 {
+				r := recordFromKey(s.Key)
+				r.Packets, r.Bytes = s.Packets, s.Bytes
+				fn(r)
+			}
+		}
+	})
+}
+
+// eachFrontSlot calls fn with every slot index of front i and its per-CPU values.
+func (p *Probe) eachFrontSlot(i int, fn func(slot uint32, perCPU []bpf.DropsFrontSlot)) error {
+	var (
+		slot   uint32
+		perCPU []bpf.DropsFrontSlot
+	)
+	it := p.fronts[i].Iterate()
+	for it.Next(&slot, &perCPU) {
+		fn(slot, perCPU)
+	}
 	return it.Err()
 }
 
-// ClearTable deletes every entry of table i.
+// ClearTable deletes every entry of table i and empties its front.
 func (p *Probe) ClearTable(i int) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if err := p.clearFront(i); err != nil {
+		return err
+	}
 	m := p.tables[i]
 	var (
 		key  bpf.DropsDropKey
@@ -101,6 +155,32 @@ func (p *Probe) ClearTable(i int) error {
 	for _, k := range keys {
 		if err := m.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("clearing table %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func (p *Probe) clearFront(i int) error {
+	var used []uint32
+	err := p.eachFrontSlot(i, func(slot uint32, perCPU []bpf.DropsFrontSlot) {
+		for _, s := range perCPU {
+			if s.Packets != 0 {
+				used = append(used, slot)
+				return
+			}
+		}
+	})
+	if err != nil || len(used) == 0 {
+		return err
+	}
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil {
+		return err
+	}
+	zero := make([]bpf.DropsFrontSlot, cpus)
+	for _, slot := range used {
+		if err := p.fronts[i].Put(slot, zero); err != nil {
+			return fmt.Errorf("clearing front %d: %w", i, err)
 		}
 	}
 	return nil

@@ -92,6 +92,40 @@ struct {
 	__array(values, struct drop_table);
 } drop_tables SEC(".maps");
 
+/*
+ * A per-CPU, direct-mapped cache in front of the count table: a drop whose key
+ * is in its slot costs an array index and a compare instead of a hash table
+ * update; a different key moves the slot's counts into the table first. Drop
+ * floods come from few flows, so the table sees a fraction of the drops.
+ *
+ * Fronts are double-buffered like the tables, each with its table: every count
+ * is in exactly one front slot or table entry. User space installs table i
+ * before front i, and repairs a front that does not match the installed table
+ * (a crash between the two) before it reads anything.
+ */
+#define FRONT_SLOTS_LOG2 8
+#define FRONT_SLOTS (1 << FRONT_SLOTS_LOG2)
+
+struct front_slot {
+	struct drop_key key;
+	u64 packets;
+	u64 bytes;
+};
+
+struct drop_front {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FRONT_SLOTS);
+	__type(key, u32);
+	__type(value, struct front_slot);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__array(values, struct drop_front);
+} drop_fronts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, STAT_MAX);
@@ -129,20 +163,22 @@ struct {
 const struct drop_key *unused_drop_key __attribute__((unused));
 const struct drop_counts *unused_drop_counts __attribute__((unused));
 const struct drop_event *unused_drop_event __attribute__((unused));
+const struct front_slot *unused_front_slot __attribute__((unused));
 
-static __always_inline void add_stat(u32 stat)
+static __always_inline void add_stat(u32 stat, u64 n)
 {
 	u64 *v = bpf_map_lookup_elem(&drop_stats, &stat);
 	if (v)
-		(*v)++;
+		*v += n;
 }
 
-static __always_inline void count_drop(struct drop_key *key, u32 len)
+/* Adds packets and bytes to key's entry in the installed count table. */
+static __always_inline void count_in_table(const struct drop_key *key, u64 packets, u64 bytes)
 {
 	u32 zero = 0;
 	void *table = bpf_map_lookup_elem(&drop_tables, &zero);
 	if (!table) {
-		add_stat(STAT_NO_TABLE);
+		add_stat(STAT_NO_TABLE, packets);
 		return;
 	}
 	struct drop_counts *c = bpf_map_lookup_elem(table, key);
@@ -152,13 +188,60 @@ static __always_inline void count_drop(struct drop_key *key, u32 len)
 		bpf_map_update_elem(table, key, &init, BPF_NOEXIST);
 		c = bpf_map_lookup_elem(table, key);
 		if (!c) {
-			add_stat(STAT_TABLE_FULL);
+			add_stat(STAT_TABLE_FULL, packets);
 			return;
 		}
 	}
 	/* Per-CPU value, and the program cannot nest on a CPU: no atomics needed. */
-	c->packets++;
-	c->bytes += len;
+	c->packets += packets;
+	c->bytes += bytes;
+}
+
+/* Multiplicative hashing of the key's six words into a front slot. */
+static __always_inline u32 front_slot_of(const struct drop_key *key)
+{
+	const u64 *w = (const u64 *)key;
+	u64 h = 0;
+#pragma unroll
+	for (int i = 0; i < sizeof(*key) / 8; i++)
+		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ULL;
+	return h >> (64 - FRONT_SLOTS_LOG2);
+}
+
+static __always_inline int same_key(const struct drop_key *a, const struct drop_key *b)
+{
+	const u64 *x = (const u64 *)a, *y = (const u64 *)b;
+	u64 diff = 0;
+#pragma unroll
+	for (int i = 0; i < sizeof(*a) / 8; i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
+}
+
+static __always_inline void count_drop(const struct drop_key *key, u32 len)
+{
+	u32 zero = 0;
+	void *front = bpf_map_lookup_elem(&drop_fronts, &zero);
+	if (!front) {
+		count_in_table(key, 1, len);
+		return;
+	}
+	u32 slot = front_slot_of(key);
+	struct front_slot *s = bpf_map_lookup_elem(front, &slot);
+	if (!s) {
+		count_in_table(key, 1, len);
+		return;
+	}
+	/* Another key's slot: move its counts to the table and take it over. */
+	if (!same_key(&s->key, key)) {
+		if (s->packets)
+			count_in_table(&s->key, s->packets, s->bytes);
+		s->key = *key;
+		s->packets = 0;
+		s->bytes = 0;
+	}
+	s->packets++;
+	s->bytes += len;
 }
 
 /* Returns whether an event may be sent now, per CPU and second. */
@@ -212,7 +295,7 @@ static __always_inline struct drop_event *reserve_event(const struct flow *f, u6
 		return 0;
 	struct drop_event *e = bpf_ringbuf_reserve(&drop_events, sizeof(*e), 0);
 	if (!e) {
-		add_stat(STAT_RING_FULL);
+		add_stat(STAT_RING_FULL, 1);
 		return 0;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
