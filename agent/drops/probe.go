@@ -82,9 +82,9 @@ type Probe struct {
 	// fronts are the per-CPU caches in front of the tables, one per table.
 	fronts     [2]*ebpf.Map
 	frontOuter *ebpf.Map
-	stats  *ebpf.Map
-	events *ebpf.Map
-	rate   *ebpf.Map
+	stats      *ebpf.Map
+	events     *ebpf.Map
+	rate       *ebpf.Map
 
 	// mu serializes table operations (swap, read, clear).
 	mu sync.Mutex
