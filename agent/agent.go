@@ -58,7 +58,8 @@ func New(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 		a.pods = f
 	}
 	a.drops = startDrops(cfg, logger, a.pods)
-	a.collectors = collector.NewRegistry(logger, collectorTimeout, a.drops.collector())
+	a.collectors = collector.NewRegistry(logger, collectorTimeout,
+		append([]collector.Collector{a.drops.collector()}, platformCollectors(cfg, logger, a.pods)...)...)
 	a.metrics.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

