@@ -11,5 +11,8 @@ import (
 // platformCollectors are the Linux collectors besides drops: NIC, interfaces
 // and the host network stack.
 func platformCollectors(cfg config.Config, logger *slog.Logger, pods metadata.Source) []collector.Collector {
-	return nil
+	return []collector.Collector{
+		collector.NewInterfaces(),
+		collector.NewNIC(cfg.EthtoolInclude),
+	}
 }

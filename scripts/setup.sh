@@ -6,9 +6,10 @@ source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
 
 # Debian packages: the eBPF toolchain (clang, llvm-strip, libbpf headers), the
-# network lab (iproute2, iptables, nftables, ping), and Prometheus (promtool,
+# network lab (iproute2, iptables, nftables, ping), ethtool (ground truth for
+# the NIC collector), and Prometheus (promtool,
 # and the server later suites scrape the agent with).
-APT_PACKAGES=(clang llvm libbpf-dev iproute2 iptables nftables iputils-ping procps prometheus curl ca-certificates git)
+APT_PACKAGES=(clang llvm libbpf-dev iproute2 iptables nftables iputils-ping procps ethtool prometheus curl ca-certificates git)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
