@@ -2,6 +2,7 @@ package agent
 
 import (
 	"log/slog"
+	"regexp"
 
 	"github.com/netlens/netlens/agent/collector"
 	"github.com/netlens/netlens/agent/config"
@@ -13,6 +14,14 @@ import (
 func platformCollectors(cfg config.Config, logger *slog.Logger, pods metadata.Source) []collector.Collector {
 	return []collector.Collector{
 		collector.NewInterfaces(),
-		collector.NewNIC(cfg.EthtoolInclude),
+		collector.NewNIC(ethtoolInclude(cfg)),
 	}
+}
+
+// ethtoolInclude is --ethtool-include, or its default for a Config built in code.
+func ethtoolInclude(cfg config.Config) *regexp.Regexp {
+	if cfg.EthtoolInclude != nil {
+		return cfg.EthtoolInclude
+	}
+	return regexp.MustCompile(config.DefaultEthtoolInclude)
 }
