@@ -15,6 +15,9 @@ func platformCollectors(cfg config.Config, logger *slog.Logger, pods metadata.So
 	return []collector.Collector{
 		collector.NewInterfaces(),
 		collector.NewNIC(ethtoolInclude(cfg)),
+		collector.NewNetstat(procPath(cfg)),
+		collector.NewSoftnet(procPath(cfg)),
+		collector.NewConntrack(procPath(cfg)),
 	}
 }
 
@@ -24,4 +27,12 @@ func ethtoolInclude(cfg config.Config) *regexp.Regexp {
 		return cfg.EthtoolInclude
 	}
 	return regexp.MustCompile(config.DefaultEthtoolInclude)
+}
+
+// procPath is --procfs-path, or /proc for a Config built in code.
+func procPath(cfg config.Config) string {
+	if cfg.ProcPath != "" {
+		return cfg.ProcPath
+	}
+	return "/proc"
 }

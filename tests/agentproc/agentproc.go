@@ -5,9 +5,11 @@ package agentproc
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,6 +26,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/netlens/netlens/agent/api"
+	"github.com/netlens/netlens/tests/lab"
 	"github.com/netlens/netlens/tests/testenv"
 )
 
@@ -59,9 +62,22 @@ func Binary(t testing.TB) string {
 // Agent is a running agent process.
 type Agent struct {
 	Addr string
-	cmd  *exec.Cmd
-	log  *testenv.SyncBuffer
-	done chan error
+	// Netns is the named network namespace the agent runs in; "" is the test's own.
+	Netns  string
+	cmd    *exec.Cmd
+	log    *testenv.SyncBuffer
+	done   chan error
+	client *http.Client
+}
+
+// Options change how StartWith runs the agent.
+type Options struct {
+	// Netns, when set, runs the agent inside the named network namespace
+	// (/run/netns/<Netns>, as `ip netns add` makes) with `ip netns exec`, which
+	// execs the agent in place, so PID and signals reach the agent itself. The
+	// agent's HTTP requests are then dialled from inside that namespace, so
+	// its 127.0.0.1 listener is reachable.
+	Netns string
 }
 
 // Start runs the agent with args (plus --listen-address 127.0.0.1:0 unless
@@ -69,11 +85,23 @@ type Agent struct {
 // if the test did not stop it.
 func Start(t testing.TB, args ...string) *Agent {
 	t.Helper()
+	return StartWith(t, Options{}, args...)
+}
+
+// StartWith is Start with options (e.g. inside a network namespace).
+func StartWith(t testing.TB, opts Options, args ...string) *Agent {
+	t.Helper()
 	if !hasFlag(args, "--listen-address") {
 		args = append([]string{"--listen-address", "127.0.0.1:0"}, args...)
 	}
-	a := &Agent{log: &testenv.SyncBuffer{}, done: make(chan error, 1)}
-	a.cmd = exec.Command(Binary(t), args...)
+	a := &Agent{log: &testenv.SyncBuffer{}, done: make(chan error, 1), Netns: opts.Netns, client: http.DefaultClient}
+	if opts.Netns == "" {
+		a.cmd = exec.Command(Binary(t), args...)
+	} else {
+		a.cmd = exec.Command("ip", append([]string{"netns", "exec", opts.Netns, Binary(t)}, args...)...)
+		a.client = netnsClient(opts.Netns)
+		t.Cleanup(a.client.CloseIdleConnections)
+	}
 	pr, pw := io.Pipe()
 	a.cmd.Stderr = pw
 	a.cmd.Stdout = a.log
@@ -145,7 +173,7 @@ func (a *Agent) Log() string { return a.log.String() }
 // Status fetches /api/v1/status.
 func (a *Agent) Status(t testing.TB) api.Status {
 	t.Helper()
-	code, body := testenv.HTTPGet(t, "http://"+a.Addr+"/api/v1/status")
+	code, body := a.get(t, "/api/v1/status")
 	var st api.Status
 	if code != http.StatusOK || json.Unmarshal([]byte(body), &st) != nil {
 		t.Fatalf("GET /api/v1/status: %d %s", code, body)
@@ -156,15 +184,86 @@ func (a *Agent) Status(t testing.TB) api.Status {
 // Metrics scrapes /metrics and parses the exposition.
 func (a *Agent) Metrics(t testing.TB) Metrics {
 	t.Helper()
-	code, body := testenv.HTTPGet(t, "http://"+a.Addr+"/metrics")
-	if code != http.StatusOK {
-		t.Fatalf("GET /metrics: %d %s", code, body)
-	}
-	m, err := Parse(body)
+	m, err := a.Scrape()
 	if err != nil {
-		t.Fatalf("parsing /metrics: %v\n%s", err, body)
+		t.Fatal(err)
 	}
 	return m
+}
+
+// Scrape is Metrics that returns its error instead of failing the test, for
+// goroutines other than the test's.
+func (a *Agent) Scrape() (Metrics, error) {
+	resp, err := a.client.Get("http://" + a.Addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading /metrics: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics: %d %s", resp.StatusCode, b)
+	}
+	m, err := Parse(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("parsing /metrics: %v\n%s", err, b)
+	}
+	return m, nil
+}
+
+// CloseIdleConnections closes the test's idle keep-alive connections to the agent.
+func (a *Agent) CloseIdleConnections() { a.client.CloseIdleConnections() }
+
+func (a *Agent) get(t testing.TB, path string) (int, string) {
+	t.Helper()
+	if a.Netns == "" {
+		return testenv.HTTPGet(t, "http://"+a.Addr+path)
+	}
+	resp, err := a.client.Get("http://" + a.Addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// netnsClient is an HTTP client whose connections are opened from inside the
+// named network namespace: a socket belongs to the namespace of the thread
+// that created it, and keeps it whichever thread uses it later.
+func netnsClient(netns string) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		type result struct {
+			c   net.Conn
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			c, err := dialInNetns(ctx, netns, network, addr)
+			done <- result{c, err}
+		}()
+		r := <-done
+		return r.c, r.err
+	}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+func dialInNetns(ctx context.Context, netns, network, addr string) (net.Conn, error) {
+	var c net.Conn
+	err := lab.InNetns(netns, func() error {
+		var d net.Dialer
+		var err error
+		c, err = d.DialContext(ctx, network, addr)
+		return err
+	})
+	return c, err
 }
 
 // Metrics are parsed metric families by name.
