@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package agentproc runs the built netlens-agent binary for tests, reads its
 // address from its own start-up log line, and scrapes and parses its metrics.
 package agentproc

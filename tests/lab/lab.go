@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package lab builds a small Kubernetes-like node out of Linux network
 // namespaces, for tests that need real packets: a "node" namespace holding a
 // bridge (bridge netfilter on, so iptables/nftables rules act as network

@@ -1,3 +1,5 @@
+//go:build linux
+
 package lab
 
 // InNetns runs fn on a thread inside the named network namespace (one made

@@ -1,0 +1,79 @@
+package windows
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+func needSh(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh to stand in for vfpctrl")
+	}
+}
+
+// A command's whole output is returned when within the bound.
+func TestRunBoundedOutput(t *testing.T) {
+	needSh(t)
+	out, err := runBounded(context.Background(), 100, "sh", "-c", "printf 'Port name : X\\r\\n'")
+	if err != nil || string(out) != "Port name : X\r\n" {
+		t.Fatalf("out %q err %v", out, err)
+	}
+}
+
+// Output past the bound fails with ErrOutputTooLarge and kills the command
+// instead of reading it all.
+func TestRunBoundedTooLarge(t *testing.T) {
+	needSh(t)
+	start := time.Now()
+	_, err := runBounded(context.Background(), 1000, "sh", "-c", "while :; do echo 0123456789; done")
+	if !errors.Is(err, ErrOutputTooLarge) {
+		t.Fatalf("err = %v, want ErrOutputTooLarge", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatal("endless output not cut short")
+	}
+}
+
+// A failing command's error carries its standard error, or its output when
+// standard error is empty (vfpctrl prints "ERROR: ..." to its output).
+func TestRunBoundedFailure(t *testing.T) {
+	needSh(t)
+	_, err := runBounded(context.Background(), 1000, "sh", "-c", "echo 'access denied' >&2; exit 3")
+	if err == nil || !strings.Contains(err.Error(), "exit status 3") || !strings.Contains(err.Error(), "access denied") {
+		t.Fatalf("err = %v", err)
+	}
+	_, err = runBounded(context.Background(), 1000, "sh", "-c", "echo 'ERROR: port not found'; exit 1")
+	if err == nil || !strings.Contains(err.Error(), "ERROR: port not found") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// The scrape's deadline ends a hanging command promptly.
+func TestRunBoundedHonoursContext(t *testing.T) {
+	needSh(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := runBounded(ctx, 1000, "sh", "-c", "sleep 30")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatal("hanging command not ended by the deadline")
+	}
+}
+
+// Without vfpctrl on the PATH the error is ErrNoVfpctrl, which says where
+// vfpctrl comes from.
+func TestRunVfpctrlMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := RunVfpctrl(context.Background(), 100, "/list-vmswitch-port")
+	if !errors.Is(err, ErrNoVfpctrl) || !strings.Contains(err.Error(), "HostProcess") {
+		t.Fatalf("err = %v, want ErrNoVfpctrl", err)
+	}
+}
