@@ -58,15 +58,10 @@ func (c *Conntrack) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 		return err
 	}
 	statPath := filepath.Join(c.procPath, "net/stat/nf_conntrack")
-	f, err := os.Open(statPath)
+	stats, err := readProcFile(statPath, ParseConntrackStat)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // nf_conntrack is not loaded: see the type's comment
 	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	stats, err := ParseConntrackStat(f, statPath)
 	if err != nil {
 		return err
 	}
@@ -84,7 +79,7 @@ func (c *Conntrack) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 		{"sys/net/netfilter/nf_conntrack_count", conntrackEntriesDesc},
 		{"sys/net/netfilter/nf_conntrack_max", conntrackLimitDesc},
 	} {
-		v, err := readProcUint(filepath.Join(c.procPath, g.file))
+		v, err := readProcFile(filepath.Join(c.procPath, g.file), ParseProcUint)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -92,15 +87,6 @@ func (c *Conntrack) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, float64(v))
 	}
 	return errors.Join(errs...)
-}
-
-func readProcUint(path string) (uint64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	return ParseProcUint(f, path)
 }
 
 // ConntrackCounter is one column of /proc/net/stat/nf_conntrack summed over CPUs.

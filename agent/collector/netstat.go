@@ -80,14 +80,14 @@ func (n *Netstat) Update(ctx context.Context, ch chan<- prometheus.Metric) error
 	var all []NetstatCounter
 	var errs []error
 	for _, f := range []string{"net/snmp", "net/netstat"} {
-		c, err := readNetstatFile(filepath.Join(n.procPath, f), ParseNetstat)
+		c, err := readProcFile(filepath.Join(n.procPath, f), ParseNetstat)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		all = append(all, c...)
 	}
-	c, err := readNetstatFile(filepath.Join(n.procPath, "net/snmp6"), ParseSnmp6)
+	c, err := readProcFile(filepath.Join(n.procPath, "net/snmp6"), ParseSnmp6)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
@@ -107,10 +107,13 @@ func (n *Netstat) Update(ctx context.Context, ch chan<- prometheus.Metric) error
 	return errors.Join(errs...)
 }
 
-func readNetstatFile(path string, parse func(io.Reader, string) ([]NetstatCounter, error)) ([]NetstatCounter, error) {
+// readProcFile opens path and parses it; errors from opening are returned
+// as they are (os.ErrNotExist tells an absent optional file).
+func readProcFile[T any](path string, parse func(io.Reader, string) (T, error)) (T, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
 	defer f.Close()
 	return parse(f, path)

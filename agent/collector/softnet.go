@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -44,12 +43,7 @@ func (s *Softnet) Update(ctx context.Context, ch chan<- prometheus.Metric) error
 		return err
 	}
 	path := filepath.Join(s.procPath, "net/softnet_stat")
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	rows, err := ParseSoftnet(f, path)
+	rows, err := readProcFile(path, ParseSoftnet)
 	if err != nil {
 		return err
 	}
