@@ -33,16 +33,19 @@ type Drops struct {
 }
 
 var (
-	dropPacketsDesc = prometheus.NewDesc("netlens_drop_packets_total",
-		"Packets the kernel dropped, by the kernel's drop reason, the kernel function that dropped them and protocol.",
+	// DropPacketsDesc and the three below are the drop metrics of every
+	// platform: the kernel's drops on Linux, HNS and VFP drops on Windows
+	// (agent/windows).
+	DropPacketsDesc = prometheus.NewDesc("netlens_drop_packets_total",
+		"Packets dropped, by drop reason, where they were dropped and protocol. Linux: the kernel's drop reason and the kernel function that dropped them. Windows: ACL_DROP at vfp, ENDPOINT_DROP at hns, protocol unknown.",
 		[]string{"reason", "location", "protocol"}, nil)
-	dropBytesDesc = prometheus.NewDesc("netlens_drop_bytes_total",
-		"Bytes of the packets the kernel dropped (skb length at the drop), by reason, location and protocol.",
+	DropBytesDesc = prometheus.NewDesc("netlens_drop_bytes_total",
+		"Bytes of the dropped packets (Linux: skb length at the drop), by reason, location and protocol; absent where the source counts no bytes.",
 		[]string{"reason", "location", "protocol"}, nil)
-	podDropPacketsDesc = prometheus.NewDesc("netlens_pod_drop_packets_total",
+	PodDropPacketsDesc = prometheus.NewDesc("netlens_pod_drop_packets_total",
 		"Dropped packets sent by (egress) or addressed to (ingress) a pod on this node's inventory, by reason.",
 		[]string{"namespace", "pod", "workload", "direction", "reason"}, nil)
-	podDropBytesDesc = prometheus.NewDesc("netlens_pod_drop_bytes_total",
+	PodDropBytesDesc = prometheus.NewDesc("netlens_pod_drop_bytes_total",
 		"Bytes of dropped packets sent by (egress) or addressed to (ingress) a pod, by reason.",
 		[]string{"namespace", "pod", "workload", "direction", "reason"}, nil)
 	podOverflowPacketsDesc = prometheus.NewDesc("netlens_pod_drop_overflow_packets_total",
@@ -72,12 +75,12 @@ func (d Drops) Update(_ context.Context, ch chan<- prometheus.Metric) error {
 	drainErr := d.Totals.Drain()
 	s := d.Totals.Snapshot()
 	for _, n := range s.Node {
-		ch <- prometheus.MustNewConstMetric(dropPacketsDesc, prometheus.CounterValue, float64(n.Packets), n.Reason, n.Location, n.Protocol)
-		ch <- prometheus.MustNewConstMetric(dropBytesDesc, prometheus.CounterValue, float64(n.Bytes), n.Reason, n.Location, n.Protocol)
+		ch <- prometheus.MustNewConstMetric(DropPacketsDesc, prometheus.CounterValue, float64(n.Packets), n.Reason, n.Location, n.Protocol)
+		ch <- prometheus.MustNewConstMetric(DropBytesDesc, prometheus.CounterValue, float64(n.Bytes), n.Reason, n.Location, n.Protocol)
 	}
 	for _, p := range s.Pods {
-		ch <- prometheus.MustNewConstMetric(podDropPacketsDesc, prometheus.CounterValue, float64(p.Packets), p.Namespace, p.Pod, p.Workload, p.Direction, p.Reason)
-		ch <- prometheus.MustNewConstMetric(podDropBytesDesc, prometheus.CounterValue, float64(p.Bytes), p.Namespace, p.Pod, p.Workload, p.Direction, p.Reason)
+		ch <- prometheus.MustNewConstMetric(PodDropPacketsDesc, prometheus.CounterValue, float64(p.Packets), p.Namespace, p.Pod, p.Workload, p.Direction, p.Reason)
+		ch <- prometheus.MustNewConstMetric(PodDropBytesDesc, prometheus.CounterValue, float64(p.Bytes), p.Namespace, p.Pod, p.Workload, p.Direction, p.Reason)
 	}
 	ch <- prometheus.MustNewConstMetric(podOverflowPacketsDesc, prometheus.CounterValue, float64(s.Overflow.Packets))
 	ch <- prometheus.MustNewConstMetric(podOverflowBytesDesc, prometheus.CounterValue, float64(s.Overflow.Bytes))

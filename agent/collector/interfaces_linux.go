@@ -8,18 +8,6 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-var (
-	ifPacketsDesc = prometheus.NewDesc("netlens_interface_packets_total",
-		"Packets received (rx) or sent (tx) by the interface (kernel interface statistics).", []string{"interface", "direction"}, nil)
-	ifBytesDesc = prometheus.NewDesc("netlens_interface_bytes_total",
-		"Bytes received (rx) or sent (tx) by the interface.", []string{"interface", "direction"}, nil)
-	ifDroppedDesc = prometheus.NewDesc("netlens_interface_dropped_total",
-		"Packets the interface's driver or the stack dropped on receive (rx) or transmit (tx); receive buffer exhaustion is not in here but in netlens_nic_rx_buffer_exhausted_total.",
-		[]string{"interface", "direction"}, nil)
-	ifErrorsDesc = prometheus.NewDesc("netlens_interface_errors_total",
-		"Receive (rx) or transmit (tx) errors of the interface.", []string{"interface", "direction"}, nil)
-)
-
 // Interfaces exports every interface's packet, byte, drop and error counters
 // from the kernel's 64-bit interface statistics (netlink), once per interface
 // and direction.
@@ -47,10 +35,10 @@ func (c *Interfaces) Update(_ context.Context, ch chan<- prometheus.Metric) erro
 			desc   *prometheus.Desc
 			rx, tx uint64
 		}{
-			{ifPacketsDesc, s.RxPackets, s.TxPackets},
-			{ifBytesDesc, s.RxBytes, s.TxBytes},
-			{ifDroppedDesc, s.RxDropped, s.TxDropped},
-			{ifErrorsDesc, s.RxErrors, s.TxErrors},
+			{InterfacePacketsDesc, s.RxPackets, s.TxPackets},
+			{InterfaceBytesDesc, s.RxBytes, s.TxBytes},
+			{InterfaceDroppedDesc, s.RxDropped, s.TxDropped},
+			{InterfaceErrorsDesc, s.RxErrors, s.TxErrors},
 		} {
 			ch <- prometheus.MustNewConstMetric(m.desc, prometheus.CounterValue, float64(m.rx), a.Name, "rx")
 			ch <- prometheus.MustNewConstMetric(m.desc, prometheus.CounterValue, float64(m.tx), a.Name, "tx")

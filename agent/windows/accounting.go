@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/netlens/netlens/agent/collector"
 	"github.com/netlens/netlens/agent/metadata"
 )
 
@@ -28,21 +29,6 @@ const (
 // forgetAfter is how long an endpoint no longer listed is remembered, so
 // one that comes back (a listing that missed it) is not counted twice.
 const forgetAfter = 15 * time.Minute
-
-var (
-	dropPacketsDesc = prometheus.NewDesc("netlens_drop_packets_total",
-		"Packets dropped, by drop reason, where they were dropped and protocol. Windows: ACL_DROP at vfp (VFP port ACL rules), ENDPOINT_DROP at hns (HNS endpoint), protocol unknown; summed over the node's endpoints.",
-		[]string{"reason", "location", "protocol"}, nil)
-	dropBytesDesc = prometheus.NewDesc("netlens_drop_bytes_total",
-		"Bytes of dropped packets, by reason, location and protocol. Windows: only where the source counts dropped bytes (HNS and the known VFP formats do not).",
-		[]string{"reason", "location", "protocol"}, nil)
-	podDropPacketsDesc = prometheus.NewDesc("netlens_pod_drop_packets_total",
-		"Dropped packets sent by (egress) or addressed to (ingress) a pod on this node's inventory, by reason.",
-		[]string{"namespace", "pod", "workload", "direction", "reason"}, nil)
-	podDropBytesDesc = prometheus.NewDesc("netlens_pod_drop_bytes_total",
-		"Bytes of dropped packets sent by (egress) or addressed to (ingress) a pod, by reason.",
-		[]string{"namespace", "pod", "workload", "direction", "reason"}, nil)
-)
 
 // Drop is a cumulative drop count.
 type Drop struct {
@@ -206,14 +192,14 @@ func workloadOf(p metadata.Pod) string {
 func (a *Accountant) Collect(ch chan<- prometheus.Metric) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ch <- prometheus.MustNewConstMetric(dropPacketsDesc, prometheus.CounterValue, float64(a.node.packets), a.reason, a.location, ProtocolUnknown)
+	ch <- prometheus.MustNewConstMetric(collector.DropPacketsDesc, prometheus.CounterValue, float64(a.node.packets), a.reason, a.location, ProtocolUnknown)
 	if a.node.hasBytes {
-		ch <- prometheus.MustNewConstMetric(dropBytesDesc, prometheus.CounterValue, float64(a.node.bytes), a.reason, a.location, ProtocolUnknown)
+		ch <- prometheus.MustNewConstMetric(collector.DropBytesDesc, prometheus.CounterValue, float64(a.node.bytes), a.reason, a.location, ProtocolUnknown)
 	}
 	for k, p := range a.byPod {
-		ch <- prometheus.MustNewConstMetric(podDropPacketsDesc, prometheus.CounterValue, float64(p.packets), k.namespace, k.name, k.workload, k.direction, a.reason)
+		ch <- prometheus.MustNewConstMetric(collector.PodDropPacketsDesc, prometheus.CounterValue, float64(p.packets), k.namespace, k.name, k.workload, k.direction, a.reason)
 		if p.hasBytes {
-			ch <- prometheus.MustNewConstMetric(podDropBytesDesc, prometheus.CounterValue, float64(p.bytes), k.namespace, k.name, k.workload, k.direction, a.reason)
+			ch <- prometheus.MustNewConstMetric(collector.PodDropBytesDesc, prometheus.CounterValue, float64(p.bytes), k.namespace, k.name, k.workload, k.direction, a.reason)
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/netlens/netlens/agent/collector"
 )
 
 // Endpoint is a local HNS endpoint (a pod's vNIC on the node's vSwitch).
@@ -58,18 +60,6 @@ type EndpointStats struct {
 	Stats HNSStats
 }
 
-var (
-	ifPacketsDesc = prometheus.NewDesc("netlens_interface_packets_total",
-		"Packets received (rx) and sent (tx) by the interface. Windows: per HNS endpoint, rx toward the pod.",
-		[]string{"interface", "direction"}, nil)
-	ifBytesDesc = prometheus.NewDesc("netlens_interface_bytes_total",
-		"Bytes received (rx) and sent (tx) by the interface. Windows: per HNS endpoint, rx toward the pod.",
-		[]string{"interface", "direction"}, nil)
-	ifDroppedDesc = prometheus.NewDesc("netlens_interface_dropped_total",
-		"Packets the interface dropped while receiving (rx) or sending (tx). Windows: HNS endpoint DroppedPacketsIncoming (rx) and DroppedPacketsOutgoing (tx).",
-		[]string{"interface", "direction"}, nil)
-)
-
 // HNSSample is the drop sample of an endpoint's HNS counters (ENDPOINT_DROP).
 func HNSSample(e EndpointStats) Sample {
 	return Sample{Key: e.ID, IPs: e.IPs,
@@ -108,8 +98,8 @@ func CollectInterfaces(eps []EndpointStats, ch chan<- prometheus.Metric) {
 	}
 	for _, k := range order {
 		v := sums[k]
-		ch <- prometheus.MustNewConstMetric(ifPacketsDesc, prometheus.CounterValue, float64(v.packets), k.iface, k.dir)
-		ch <- prometheus.MustNewConstMetric(ifBytesDesc, prometheus.CounterValue, float64(v.bytes), k.iface, k.dir)
-		ch <- prometheus.MustNewConstMetric(ifDroppedDesc, prometheus.CounterValue, float64(v.dropped), k.iface, k.dir)
+		ch <- prometheus.MustNewConstMetric(collector.InterfacePacketsDesc, prometheus.CounterValue, float64(v.packets), k.iface, k.dir)
+		ch <- prometheus.MustNewConstMetric(collector.InterfaceBytesDesc, prometheus.CounterValue, float64(v.bytes), k.iface, k.dir)
+		ch <- prometheus.MustNewConstMetric(collector.InterfaceDroppedDesc, prometheus.CounterValue, float64(v.dropped), k.iface, k.dir)
 	}
 }
