@@ -18,6 +18,8 @@ import (
 	"github.com/netlens/netlens/agent/api"
 	"github.com/netlens/netlens/agent/collector"
 	"github.com/netlens/netlens/agent/config"
+	"github.com/netlens/netlens/agent/events"
+	"github.com/netlens/netlens/agent/history"
 	"github.com/netlens/netlens/agent/metadata"
 	"github.com/netlens/netlens/agent/server"
 	"github.com/netlens/netlens/agent/sysinfo"
@@ -34,6 +36,8 @@ type Agent struct {
 	kernel     string
 	pods       metadata.Source
 	drops      *dropRuntime
+	events     *events.Buffer
+	history    *history.Store
 	collectors *collector.Registry
 	metrics    *prometheus.Registry
 	server     *server.Server
@@ -57,7 +61,8 @@ func New(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 		}
 		a.pods = f
 	}
-	a.drops = startDrops(cfg, logger, a.pods)
+	a.events = events.NewBuffer(1024)
+	a.drops = startDrops(cfg, logger, a.pods, a.events)
 	a.collectors = collector.NewRegistry(logger, collectorTimeout,
 		append([]collector.Collector{a.drops.collector()}, platformCollectors(cfg, logger, a.pods)...)...)
 	a.metrics.MustRegister(
@@ -66,7 +71,22 @@ func New(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 		collector.Info{Version: version.Version, Kernel: kernel, DropSource: a.drops.source},
 		a.collectors,
 	)
-	a.server = server.New(logger, a.metrics, a.Status)
+	if cfg.HistoryInterval > 0 {
+		a.history = history.New(cfg.HistoryDuration, cfg.HistoryInterval, int(cfg.HistoryMaxSeries))
+	}
+	opts := server.Options{Logger: logger, Gatherer: a.metrics, Status: a.Status, History: a.history,
+		Events: a.events, ProtectMetrics: cfg.MetricsAuth, RatePerClient: cfg.APIRate}
+	if cfg.TokenFile != "" {
+		if opts.Token, err = server.NewTokenFile(cfg.TokenFile); err != nil {
+			return nil, fmt.Errorf("--token-file: %w", err)
+		}
+	}
+	if cfg.TLSCertFile != "" {
+		if opts.TLS, err = server.NewCertFiles(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return nil, fmt.Errorf("--tls-cert-file: %w", err)
+		}
+	}
+	a.server = server.New(opts)
 	return a, nil
 }
 
@@ -86,6 +106,10 @@ func (a *Agent) Status() api.Status {
 		st.MetaError = err.Error()
 	}
 	a.drops.status(&st)
+	if a.history != nil {
+		st.History = a.history.Status()
+	}
+	st.Events.Clients, st.Events.ClientsDropped = a.events.Subscribers()
 	for _, c := range a.collectors.Status() {
 		st.Collectors = append(st.Collectors, api.CollectorStatus{
 			Name: c.Name, Up: c.Up, Error: c.Error, LastRun: c.LastRun, Duration: c.Duration.Seconds(),
@@ -106,6 +130,13 @@ func (a *Agent) Run(ctx context.Context, l net.Listener) error {
 		defer wg.Done()
 		a.drops.run(bg)
 	}()
+	if a.history != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.history.Run(bg, a.metrics, a.logger)
+		}()
+	}
 	a.server.SetReady(true)
 	a.logger.Info("netlens-agent started", "version", version.Version, "kernel", a.kernel,
 		"drop_source", a.drops.source(), "address", l.Addr().String(), "metrics", "http://"+l.Addr().String()+"/metrics")

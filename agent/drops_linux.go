@@ -41,8 +41,8 @@ type dropRuntime struct {
 	zeroLoc string
 }
 
-func startDrops(cfg config.Config, logger *slog.Logger, pods metadata.Source) *dropRuntime {
-	d := &dropRuntime{logger: logger, pods: pods, interval: cfg.DrainInterval, events: events.NewBuffer(1024),
+func startDrops(cfg config.Config, logger *slog.Logger, pods metadata.Source, evs *events.Buffer) *dropRuntime {
+	d := &dropRuntime{logger: logger, pods: pods, interval: cfg.DrainInterval, events: evs,
 		symbols: kallsyms.New("/proc/kallsyms")}
 	probe, err := drops.Open(drops.Options{
 		Source:          drops.Source(cfg.DropSource),

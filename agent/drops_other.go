@@ -11,6 +11,7 @@ import (
 	"github.com/netlens/netlens/agent/api"
 	"github.com/netlens/netlens/agent/collector"
 	"github.com/netlens/netlens/agent/config"
+	"github.com/netlens/netlens/agent/events"
 	"github.com/netlens/netlens/agent/metadata"
 )
 
@@ -18,7 +19,9 @@ import (
 // Windows drop counters come from HNS/VFP collectors instead.
 type dropRuntime struct{}
 
-func startDrops(config.Config, *slog.Logger, metadata.Source) *dropRuntime { return &dropRuntime{} }
+func startDrops(config.Config, *slog.Logger, metadata.Source, *events.Buffer) *dropRuntime {
+	return &dropRuntime{}
+}
 
 func (*dropRuntime) source() string { return "none" }
 

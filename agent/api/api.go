@@ -22,6 +22,8 @@ type Status struct {
 	Metadata   string            `json:"metadata"`
 	MetaError  string            `json:"metadataError,omitempty"`
 	Collectors []CollectorStatus `json:"collectors"`
+	History    HistoryStatus     `json:"history"`
+	Events     EventsStatus      `json:"events"`
 }
 
 // DropSourceAttempt is one kernel hook the agent tried.

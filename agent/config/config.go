@@ -49,6 +49,21 @@ type Config struct {
 	ProcPath string
 	// EthtoolInclude selects the ethtool statistics exported per interface (by name, queue folded).
 	EthtoolInclude *regexp.Regexp
+
+	// TokenFile holds the bearer token /api/v1 (and with MetricsAuth /metrics)
+	// require; re-read when it changes. "" leaves the API open.
+	TokenFile   string
+	MetricsAuth bool
+	// TLSCertFile and TLSKeyFile serve HTTPS (both or neither); re-read when they change.
+	TLSCertFile string
+	TLSKeyFile  string
+	// HistoryDuration and HistoryInterval shape the in-memory history of
+	// every series; HistoryMaxSeries bounds it.
+	HistoryDuration  time.Duration
+	HistoryInterval  time.Duration
+	HistoryMaxSeries uint
+	// APIRate is the requests per second one client may make to /api/v1.
+	APIRate float64
 }
 
 // DefaultEthtoolInclude matches the ethtool statistics that tell of drops,
@@ -87,9 +102,23 @@ func Parse(args []string, output io.Writer) (Config, error) {
 	fs.StringVar(&c.StateDir, "state-dir", "/var/lib/netlens", "directory that keeps drop totals across agent restarts (\"\" disables)")
 	fs.StringVar(&c.BPFFSPath, "bpffs-path", "/sys/fs/bpf/netlens", "bpffs directory for pinned programs and maps, so drops are counted while the agent restarts (\"\" disables)")
 	fs.StringVar(&c.ProcPath, "procfs-path", "/proc", "procfs mount point of the host's network namespace (netstat, softnet and conntrack statistics)")
+	fs.StringVar(&c.TokenFile, "token-file", "", "file holding the bearer token that /api/v1 requires (re-read when it changes); empty leaves the API open")
+	fs.BoolVar(&c.MetricsAuth, "metrics-auth", false, "require the --token-file token on /metrics too")
+	fs.StringVar(&c.TLSCertFile, "tls-cert-file", "", "PEM certificate to serve HTTPS with (with --tls-key-file; re-read when it changes)")
+	fs.StringVar(&c.TLSKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file")
+	fs.DurationVar(&c.HistoryDuration, "history-duration", 15*time.Minute, "how much history of every series /api/v1/series keeps")
+	fs.DurationVar(&c.HistoryInterval, "history-interval", 15*time.Second, "how often the history samples every series")
+	fs.UintVar(&c.HistoryMaxSeries, "history-max-series", 50000, "most series the history keeps; more are counted in its status")
+	fs.Float64Var(&c.APIRate, "api-rate-limit", 20, "requests per second one client address may make to /api/v1 (bursts of twice that)")
+	configFile := fs.String("config", "", "YAML file with the same keys as these flags (without the dashes); flags given on the command line win")
 	ethtoolInclude := fs.String("ethtool-include", DefaultEthtoolInclude, "regular expression selecting the ethtool statistics exported in netlens_nic_stat_total, matched against the name with the queue folded out (rx3_cache_full: rx_cache_full); \".\" exports all")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	if *configFile != "" {
+		if err := applyFile(fs, *configFile); err != nil {
+			return Config{}, err
+		}
 	}
 	var err error
 	if c.EthtoolInclude, err = regexp.Compile(*ethtoolInclude); err != nil {
@@ -118,6 +147,31 @@ func Parse(args []string, output io.Writer) (Config, error) {
 	}
 	if c.DrainInterval < 100*time.Millisecond || c.DrainInterval > 10*time.Minute {
 		return Config{}, fmt.Errorf("invalid value %s for flag --drain-interval: want 100ms to 10m", c.DrainInterval)
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return Config{}, errors.New("flags --tls-cert-file and --tls-key-file go together: give both or neither")
+	}
+	for flagName, path := range map[string]string{"token-file": c.TokenFile, "tls-cert-file": c.TLSCertFile, "tls-key-file": c.TLSKeyFile} {
+		if path != "" {
+			if _, err := os.Stat(path); err != nil {
+				return Config{}, fmt.Errorf("invalid value %q for flag --%s: %w", path, flagName, err)
+			}
+		}
+	}
+	if c.MetricsAuth && c.TokenFile == "" {
+		return Config{}, errors.New("flag --metrics-auth needs --token-file")
+	}
+	if c.HistoryInterval < time.Second || c.HistoryInterval > 10*time.Minute {
+		return Config{}, fmt.Errorf("invalid value %s for flag --history-interval: want 1s to 10m", c.HistoryInterval)
+	}
+	if c.HistoryDuration < c.HistoryInterval || c.HistoryDuration > 24*time.Hour {
+		return Config{}, fmt.Errorf("invalid value %s for flag --history-duration: want --history-interval (%s) to 24h", c.HistoryDuration, c.HistoryInterval)
+	}
+	if c.HistoryMaxSeries < 1 || c.HistoryMaxSeries > 1_000_000 {
+		return Config{}, fmt.Errorf("invalid value %d for flag --history-max-series: want 1 to 1000000", c.HistoryMaxSeries)
+	}
+	if !(c.APIRate >= 0.1 && c.APIRate <= 10000) {
+		return Config{}, fmt.Errorf("invalid value %v for flag --api-rate-limit: want 0.1 to 10000", c.APIRate)
 	}
 	if c.PodsFile != "" {
 		if _, err := os.Stat(c.PodsFile); err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ func TestParseDefaults(t *testing.T) {
 		ListenAddress: ":10095", LogLevel: slog.LevelInfo, LogFormat: "json",
 		DropSource: "auto", DropEventsPerSecond: 1000, DropTableEntries: 16384, DrainInterval: 5 * time.Second,
 		MaxPodSeries: 10000, StateDir: "/var/lib/netlens", BPFFSPath: "/sys/fs/bpf/netlens", ProcPath: "/proc",
+		HistoryDuration: 15 * time.Minute, HistoryInterval: 15 * time.Second, HistoryMaxSeries: 50000, APIRate: 20,
 	}
 	if c.EthtoolInclude == nil || c.EthtoolInclude.String() != DefaultEthtoolInclude {
 		t.Fatalf("ethtool include %v, want the default", c.EthtoolInclude)
@@ -58,6 +61,13 @@ func TestParseRejectsBadValues(t *testing.T) {
 		{[]string{"--drop-events-per-second", "-1"}, "invalid value \"-1\" for flag -drop-events-per-second"},
 		{[]string{"--drain-interval", "1ms"}, "invalid value 1ms for flag --drain-interval"},
 		{[]string{"--pods-file", "/nonexistent/pods.json"}, `invalid value "/nonexistent/pods.json" for flag --pods-file`},
+		{[]string{"--tls-cert-file", "/etc/hostname"}, "flags --tls-cert-file and --tls-key-file go together"},
+		{[]string{"--token-file", "/nonexistent/token"}, `invalid value "/nonexistent/token" for flag --token-file`},
+		{[]string{"--metrics-auth"}, "flag --metrics-auth needs --token-file"},
+		{[]string{"--history-interval", "100ms"}, "invalid value 100ms for flag --history-interval"},
+		{[]string{"--history-duration", "1s"}, "invalid value 1s for flag --history-duration"},
+		{[]string{"--api-rate-limit", "0"}, "invalid value 0 for flag --api-rate-limit"},
+		{[]string{"--config", "/nonexistent/netlens.yaml"}, `invalid value "/nonexistent/netlens.yaml" for flag --config`},
 		{[]string{"--ethtool-include", "rx_(cache"}, `invalid value "rx_(cache" for flag --ethtool-include: error parsing regexp`},
 	}
 	for _, tc := range cases {
@@ -78,5 +88,53 @@ func TestParseHelp(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "-listen-address") {
 		t.Fatalf("usage lacks flags:\n%s", out.String())
+	}
+}
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "netlens.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A YAML file sets flags by their names; flags on the command line win.
+func TestParseConfigFile(t *testing.T) {
+	path := writeConfig(t, "# agent settings\nlog-level: debug\ndrain-interval: 2s\nmax-pod-series: 500\nlisten-address: \":9999\"\n")
+	c, err := Parse([]string{"--config", path, "--max-pod-series", "7"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogLevel != slog.LevelDebug || c.DrainInterval != 2*time.Second || c.ListenAddress != ":9999" {
+		t.Fatalf("file not applied: %+v", c)
+	}
+	if c.MaxPodSeries != 7 {
+		t.Fatalf("command line should win over the file: max pod series %d", c.MaxPodSeries)
+	}
+	if c, err := Parse([]string{"--config", writeConfig(t, "")}, &bytes.Buffer{}); err != nil || c.DrainInterval != 5*time.Second {
+		t.Fatalf("empty file: %v %+v", err, c)
+	}
+}
+
+// Unknown keys, nested values, repeated keys and bad values are rejected with
+// the key (and line) named; values from the file are validated like flags.
+func TestParseConfigFileRejects(t *testing.T) {
+	cases := []struct{ text, want string }{
+		{"log-levle: debug\n", `line 1: unknown key "log-levle"`},
+		{"config: other.yaml\n", `unknown key "config"`},
+		{"drain-interval: soon\n", `invalid value "soon" for key "drain-interval"`},
+		{"max-pod-series:\n  - 1\n", `key "max-pod-series": want a single value`},
+		{"log-level: info\nlog-level: debug\n", `key "log-level" appears twice`},
+		{"- a\n- b\n", "want a mapping of flag names to values"},
+		{"drop-source: xdp\n", `invalid value "xdp" for flag --drop-source`},
+		{"log-level: [\n", "config file"},
+	}
+	for _, tc := range cases {
+		_, err := Parse([]string{"--config", writeConfig(t, tc.text)}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want an error containing %q", tc.text, err, tc.want)
+		}
 	}
 }

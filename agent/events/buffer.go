@@ -1,4 +1,5 @@
-// Package events keeps the agent's recent sampled drop events.
+// Package events keeps the agent's recent sampled drop events and hands new
+// ones to live subscribers (the /api/v1/events stream).
 package events
 
 import (
@@ -14,6 +15,7 @@ type Buffer struct {
 	next  int
 	full  bool
 	total uint64
+	hub   hub
 }
 
 // NewBuffer keeps the latest size events.
@@ -21,8 +23,10 @@ func NewBuffer(size int) *Buffer {
 	return &Buffer{ring: make([]api.DropEvent, size)}
 }
 
-// Add records an event, overwriting the oldest when full.
+// Add records an event, overwriting the oldest when full, and offers it to
+// the subscribers.
 func (b *Buffer) Add(e api.DropEvent) {
+	b.hub.publish(e)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.ring[b.next] = e

@@ -21,7 +21,8 @@ func newTestServer(t *testing.T) (*Server, *httptest.Server) {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "netlens_test_total", Help: "Test counter."})
 	c.Add(3)
 	reg.MustRegister(c)
-	s := New(slog.New(slog.NewTextHandler(io.Discard, nil)), reg, func() api.Status { return api.Status{Node: "node-1", DropSource: "tp_btf"} })
+	s := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Gatherer: reg,
+		Status: func() api.Status { return api.Status{Node: "node-1", DropSource: "tp_btf"} }})
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	return s, ts
