@@ -1,5 +1,6 @@
 // Command netlens-agent is Netlens's per-node agent: it serves Prometheus
 // metrics about packet drops and NIC receive pressure, and the agent API.
+// `netlens-agent observe` prints a running agent's drops as they happen.
 package main
 
 import (
@@ -16,10 +17,17 @@ import (
 
 	"github.com/netlens/netlens/agent"
 	"github.com/netlens/netlens/agent/config"
+	"github.com/netlens/netlens/agent/observe"
 	"github.com/netlens/netlens/agent/version"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "observe" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		code := observe.Run(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
