@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/json"
 	"strings"
 	"sync"
 
@@ -54,11 +55,18 @@ func contains(set []string, v string) bool {
 	return false
 }
 
+// Item is one event for a subscriber, with its JSON encoding, made once for
+// all subscribers.
+type Item struct {
+	Event api.DropEvent
+	JSON  []byte
+}
+
 // Subscription receives live events on C. C is closed when the subscriber
 // falls behind by more than its buffer (Dropped then says so) or unsubscribes.
 type Subscription struct {
-	C       <-chan api.DropEvent
-	c       chan api.DropEvent
+	C       <-chan Item
+	c       chan Item
 	filter  Filter
 	mu      sync.Mutex
 	dropped bool
@@ -81,7 +89,7 @@ type hub struct {
 // Subscribe starts receiving events matching f, with room for buffer events
 // the subscriber has not read yet.
 func (b *Buffer) Subscribe(f Filter, buffer int) *Subscription {
-	c := make(chan api.DropEvent, buffer)
+	c := make(chan Item, buffer)
 	s := &Subscription{C: c, c: c, filter: f}
 	b.hub.mu.Lock()
 	defer b.hub.mu.Unlock()
@@ -118,12 +126,17 @@ func (h *hub) remove(s *Subscription, slow bool) {
 func (h *hub) publish(e api.DropEvent) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var it Item
 	for s := range h.subs {
 		if !s.filter.Match(e) {
 			continue
 		}
+		if it.JSON == nil {
+			it.Event = e
+			it.JSON, _ = json.Marshal(e)
+		}
 		select {
-		case s.c <- e:
+		case s.c <- it:
 		default:
 			h.remove(s, true)
 		}

@@ -183,6 +183,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
+	var batch []byte
 	for {
 		select {
 		case <-r.Context().Done():
@@ -191,23 +192,44 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if !send(": ping\n\n") {
 				return
 			}
-		case e, ok := <-sub.C:
+		case it, ok := <-sub.C:
+			// Everything already waiting goes out in one write: one write per
+			// event and client does not keep up with a flood.
+			batch = batch[:0]
+			for ok {
+				batch = appendFrame(batch, it.JSON)
+				if len(batch) >= 64<<10 {
+					break
+				}
+				select {
+				case it, ok = <-sub.C:
+					continue
+				default:
+				}
+				break
+			}
+			if len(batch) > 0 && !send(string(batch)) {
+				return
+			}
 			if !ok {
 				if sub.Dropped() {
 					send("event: error\ndata: {\"error\":\"client too slow: more than " + strconv.Itoa(streamBuffer) + " events behind, disconnected\"}\n\n")
 				}
 				return
 			}
-			if !send(eventFrame(e)) {
-				return
-			}
 		}
 	}
 }
 
+func appendFrame(b, eventJSON []byte) []byte {
+	b = append(b, "data: "...)
+	b = append(b, eventJSON...)
+	return append(b, "\n\n"...)
+}
+
 func eventFrame(e api.DropEvent) string {
 	b, _ := json.Marshal(e)
-	return "data: " + string(b) + "\n\n"
+	return string(appendFrame(nil, b))
 }
 
 // list splits repeated and comma-separated values.
