@@ -52,14 +52,13 @@ func New(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 		logger.Warn("cannot read kernel release", "err", err)
 		kernel = "unknown"
 	}
-	node, _ := os.Hostname()
+	node := cfg.NodeName
+	if node == "" { // a Config built in code
+		node, _ = os.Hostname()
+	}
 	a := &Agent{logger: logger, node: node, kernel: kernel, pods: metadata.None{}, metrics: prometheus.NewRegistry()}
-	if cfg.PodsFile != "" {
-		f, err := metadata.NewPodsFile(cfg.PodsFile, 2*time.Second)
-		if err != nil {
-			return nil, fmt.Errorf("--pods-file: %w", err)
-		}
-		a.pods = f
+	if a.pods, err = newMetadataSource(cfg, logger); err != nil {
+		return nil, err
 	}
 	a.events = events.NewBuffer(1024)
 	a.drops = startDrops(cfg, logger, a.pods, a.events)
@@ -155,5 +154,6 @@ func (a *Agent) Run(ctx context.Context, l net.Listener) error {
 	stopBG()
 	wg.Wait()
 	a.drops.close()
+	closeMetadataSource(a.pods)
 	return serveErr
 }

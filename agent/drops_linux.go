@@ -193,8 +193,8 @@ func (d *dropRuntime) readEvents(rd *drops.EventReader) {
 			Reason:   reasons.Name(raw.Reason),
 			Location: loc,
 			Protocol: drops.ProtocolName(raw.Family, raw.L4Proto, raw.EtherType),
-			Src:      d.endpoint(raw.Src, raw.SrcPort),
-			Dst:      d.endpoint(raw.Dst, raw.DstPort),
+			Src:      d.endpoint(raw.Src, raw.SrcPort, raw.Time),
+			Dst:      d.endpoint(raw.Dst, raw.DstPort, raw.Time),
 			Ifindex:  raw.Ifindex,
 			Bytes:    raw.Bytes,
 		}
@@ -207,12 +207,14 @@ func (d *dropRuntime) readEvents(rd *drops.EventReader) {
 	}
 }
 
-func (d *dropRuntime) endpoint(ip netip.Addr, port uint16) api.Endpoint {
+// endpoint is one end of a drop at time at, named after the pod that held
+// the address then.
+func (d *dropRuntime) endpoint(ip netip.Addr, port uint16, at time.Time) api.Endpoint {
 	if !ip.IsValid() {
 		return api.Endpoint{}
 	}
 	e := api.Endpoint{IP: ip.String(), Port: port}
-	if p, ok := d.pods.PodByIP(ip); ok {
+	if p, ok := d.pods.PodByIP(ip, at, at); ok {
 		e.Namespace, e.Pod, e.Workload = p.Namespace, p.Name, p.Workload
 	}
 	return e

@@ -40,6 +40,16 @@ type Config struct {
 	MaxPodSeries uint
 	// PodsFile is a `kubectl get pods -o json` inventory for pod attribution.
 	PodsFile string
+	// Metadata is the pod inventory drops are attributed with, as --metadata
+	// resolved: "kubernetes", "pods-file" or "none" (never "auto").
+	Metadata string
+	// Kubeconfig is the kubeconfig file of the Kubernetes source; "" is the
+	// in-cluster service account.
+	Kubeconfig string
+	// NodeName is the Kubernetes node the agent runs on: its pods are watched.
+	NodeName string
+	// ClusterPods watches all pods of the cluster, so remote ends are named too.
+	ClusterPods bool
 	// StateDir keeps drop totals across restarts; "" disables it.
 	StateDir string
 	// BPFFSPath is where programs and maps are pinned; "" disables pinning.
@@ -99,6 +109,10 @@ func Parse(args []string, output io.Writer) (Config, error) {
 	fs.DurationVar(&c.DrainInterval, "drain-interval", 5*time.Second, "how often drop counts are read from the kernel")
 	fs.UintVar(&c.MaxPodSeries, "max-pod-series", 10000, "most pod drop series exported; drops beyond are counted in netlens_pod_drop_overflow_packets_total")
 	fs.StringVar(&c.PodsFile, "pods-file", "", "pod inventory (`kubectl get pods -o json` output) for attributing drops to pods")
+	fs.StringVar(&c.Metadata, "metadata", "auto", "pod inventory drops are attributed with: auto (--pods-file if given, else the Kubernetes API if --kubeconfig is given or the agent runs in a cluster, else none), kubernetes, pods-file or none")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig `file` for the Kubernetes API; empty uses the in-cluster service account")
+	fs.StringVar(&c.NodeName, "node-name", defaultNodeName(), "Kubernetes node the agent runs on, whose pods it watches (default: $NODE_NAME, else the host name)")
+	fs.BoolVar(&c.ClusterPods, "cluster-pods", false, "also watch every pod of the cluster, so the remote end of a drop is named too (memory grows with the cluster: about 2 KiB per pod)")
 	fs.StringVar(&c.StateDir, "state-dir", "/var/lib/netlens", "directory that keeps drop totals across agent restarts (\"\" disables)")
 	fs.StringVar(&c.BPFFSPath, "bpffs-path", "/sys/fs/bpf/netlens", "bpffs directory for pinned programs and maps, so drops are counted while the agent restarts (\"\" disables)")
 	fs.StringVar(&c.ProcPath, "procfs-path", "/proc", "procfs mount point of the host's network namespace (netstat, softnet and conntrack statistics)")
@@ -178,7 +192,61 @@ func Parse(args []string, output io.Writer) (Config, error) {
 			return Config{}, fmt.Errorf("invalid value %q for flag --pods-file: %w", c.PodsFile, err)
 		}
 	}
+	if err := c.resolveMetadata(); err != nil {
+		return Config{}, err
+	}
 	return c, nil
+}
+
+// MetadataSources are the values of --metadata.
+var MetadataSources = []string{"auto", "kubernetes", "pods-file", "none"}
+
+// defaultNodeName is $NODE_NAME (the downward API's spec.nodeName), else the host name.
+func defaultNodeName() string {
+	if n := os.Getenv("NODE_NAME"); n != "" {
+		return n
+	}
+	n, _ := os.Hostname()
+	return n
+}
+
+// resolveMetadata turns --metadata auto into the source used and checks
+// that the chosen source has what it needs.
+func (c *Config) resolveMetadata() error {
+	if !slices.Contains(MetadataSources, c.Metadata) {
+		return fmt.Errorf("invalid value %q for flag --metadata: want one of %s", c.Metadata, strings.Join(MetadataSources, ", "))
+	}
+	if c.Kubeconfig != "" {
+		if _, err := os.Stat(c.Kubeconfig); err != nil {
+			return fmt.Errorf("invalid value %q for flag --kubeconfig: %w", c.Kubeconfig, err)
+		}
+	}
+	inCluster := os.Getenv("KUBERNETES_SERVICE_HOST") != ""
+	switch c.Metadata {
+	case "auto":
+		switch {
+		case c.PodsFile != "" && c.Kubeconfig != "":
+			return fmt.Errorf("invalid value %q for flag --kubeconfig: --pods-file is given too; give one, or choose with --metadata", c.Kubeconfig)
+		case c.PodsFile != "":
+			c.Metadata = "pods-file"
+		case c.Kubeconfig != "" || inCluster:
+			c.Metadata = "kubernetes"
+		default:
+			c.Metadata = "none"
+		}
+	case "kubernetes":
+		if c.Kubeconfig == "" && !inCluster {
+			return errors.New(`invalid value "kubernetes" for flag --metadata: not running in a cluster (no KUBERNETES_SERVICE_HOST): give --kubeconfig`)
+		}
+	case "pods-file":
+		if c.PodsFile == "" {
+			return errors.New(`invalid value "pods-file" for flag --metadata: give --pods-file`)
+		}
+	}
+	if c.Metadata == "kubernetes" && c.NodeName == "" && !c.ClusterPods {
+		return errors.New(`invalid value "" for flag --node-name: the Kubernetes source needs the node name (set NODE_NAME from spec.nodeName)`)
+	}
+	return nil
 }
 
 func isKnownLevel(s string) bool {

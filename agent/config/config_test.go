@@ -13,6 +13,8 @@ import (
 
 // Defaults follow the design contract: port 10095, info level, JSON logs.
 func TestParseDefaults(t *testing.T) {
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	t.Setenv("NODE_NAME", "node-7")
 	c, err := Parse(nil, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -22,6 +24,7 @@ func TestParseDefaults(t *testing.T) {
 		DropSource: "auto", DropEventsPerSecond: 1000, DropTableEntries: 16384, DrainInterval: 5 * time.Second,
 		MaxPodSeries: 10000, StateDir: "/var/lib/netlens", BPFFSPath: "/sys/fs/bpf/netlens", ProcPath: "/proc",
 		HistoryDuration: 15 * time.Minute, HistoryInterval: 15 * time.Second, HistoryMaxSeries: 50000, APIRate: 20,
+		Metadata: "none", NodeName: "node-7",
 	}
 	if c.EthtoolInclude == nil || c.EthtoolInclude.String() != DefaultEthtoolInclude {
 		t.Fatalf("ethtool include %v, want the default", c.EthtoolInclude)
@@ -135,6 +138,71 @@ func TestParseConfigFileRejects(t *testing.T) {
 		_, err := Parse([]string{"--config", writeConfig(t, tc.text)}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want an error containing %q", tc.text, err, tc.want)
+		}
+	}
+}
+
+// --metadata auto picks the pods file when given, else the Kubernetes API
+// when a kubeconfig is given or the agent runs in a cluster, else nothing;
+// the node name defaults to $NODE_NAME, else the host name.
+func TestParseMetadataSource(t *testing.T) {
+	dir := t.TempDir()
+	pods := filepath.Join(dir, "pods.json")
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	for _, p := range []string{pods, kubeconfig} {
+		if err := os.WriteFile(p, []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	host, _ := os.Hostname()
+	cases := []struct {
+		inCluster, nodeEnv string
+		args               []string
+		metadata, node     string
+	}{
+		{"", "", nil, "none", host},
+		{"10.96.0.1", "n1", nil, "kubernetes", "n1"},
+		{"", "", []string{"--kubeconfig", kubeconfig, "--node-name", "n2"}, "kubernetes", "n2"},
+		{"10.96.0.1", "n1", []string{"--pods-file", pods}, "pods-file", "n1"},
+		{"10.96.0.1", "n1", []string{"--metadata", "none"}, "none", "n1"},
+		{"", "", []string{"--metadata", "kubernetes", "--kubeconfig", kubeconfig, "--cluster-pods"}, "kubernetes", host},
+	}
+	for _, c := range cases {
+		t.Setenv("KUBERNETES_SERVICE_HOST", c.inCluster)
+		t.Setenv("NODE_NAME", c.nodeEnv)
+		cfg, err := Parse(c.args, &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("%v (in cluster %q): %v", c.args, c.inCluster, err)
+		}
+		if cfg.Metadata != c.metadata || cfg.NodeName != c.node {
+			t.Errorf("%v (in cluster %q): metadata %q node %q, want %q %q", c.args, c.inCluster, cfg.Metadata, cfg.NodeName, c.metadata, c.node)
+		}
+	}
+	if cfg, _ := Parse([]string{"--kubeconfig", kubeconfig, "--cluster-pods"}, &bytes.Buffer{}); !cfg.ClusterPods || cfg.Kubeconfig != kubeconfig {
+		t.Errorf("--cluster-pods and --kubeconfig not applied: %+v", cfg)
+	}
+}
+
+// Bad metadata choices are rejected naming the flag at fault.
+func TestParseRejectsBadMetadata(t *testing.T) {
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	pods := filepath.Join(t.TempDir(), "pods.json")
+	if err := os.WriteFile(pods, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--metadata", "etcd"}, `invalid value "etcd" for flag --metadata`},
+		{[]string{"--metadata", "kubernetes"}, `invalid value "kubernetes" for flag --metadata: not running in a cluster`},
+		{[]string{"--metadata", "pods-file"}, `invalid value "pods-file" for flag --metadata: give --pods-file`},
+		{[]string{"--kubeconfig", "/nonexistent"}, `invalid value "/nonexistent" for flag --kubeconfig`},
+		{[]string{"--kubeconfig", pods, "--pods-file", pods}, `for flag --kubeconfig: --pods-file is given too`},
+		{[]string{"--kubeconfig", pods, "--node-name", ""}, `invalid value "" for flag --node-name`},
+	} {
+		if _, err := Parse(c.args, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want %q", c.args, err, c.want)
 		}
 	}
 }

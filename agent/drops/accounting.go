@@ -95,6 +95,11 @@ type Accountant struct {
 	drainedTable int
 	lastDrain    time.Time
 	lastErr      error
+	// windowStart is the earliest time the installed table can hold drops
+	// from: the previous swap (saved in the state), else the accountant's
+	// creation. Pods are attributed over [windowStart, swap time], so an
+	// address that changed hands in between names no pod (metadata.Source).
+	windowStart time.Time
 }
 
 // NewAccountant returns an accountant over tables; call Recover before Drain.
@@ -108,7 +113,8 @@ func NewAccountant(tables Tables, opts AccountantOptions) *Accountant {
 	if opts.ZeroLocation == "" {
 		opts.ZeroLocation = "unknown"
 	}
-	return &Accountant{tables: tables, opts: opts, node: map[NodeKey]*Counts{}, pods: map[PodKey]*PodSeries{}, drainedTable: -1}
+	return &Accountant{tables: tables, opts: opts, node: map[NodeKey]*Counts{}, pods: map[PodKey]*PodSeries{}, drainedTable: -1,
+		windowStart: time.Now()}
 }
 
 type state struct {
@@ -117,6 +123,9 @@ type state struct {
 	Node         []NodeSeries `json:"node"`
 	Pods         []PodSeries  `json:"pods"`
 	Overflow     Counts       `json:"overflow"`
+	// DrainedAt is when the drained table was swapped out: later drops are
+	// in the other table (zero in state saved by older agents).
+	DrainedAt time.Time `json:"drainedAt"`
 }
 
 // Recover loads the saved totals and settles the table that is not installed.
@@ -125,7 +134,8 @@ type state struct {
 // the table read, then clears it. If the agent stopped in between, the table
 // not installed now is either already in the saved totals (the state names
 // it: only clear it) or not yet (merge it first). Either way nothing is lost
-// or counted twice.
+// or counted twice. Both tables hold drops from after the saved drain's swap
+// only, so pods are attributed over the window from then to now.
 func (a *Accountant) Recover() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -138,7 +148,7 @@ func (a *Accountant) Recover() error {
 	}
 	inactive := 1 - active
 	if a.drainedTable != inactive {
-		if err := a.mergeTable(inactive); err != nil {
+		if err := a.mergeTable(inactive, a.windowStart, time.Now()); err != nil {
 			return err
 		}
 		a.drainedTable = inactive
@@ -167,13 +177,15 @@ func (a *Accountant) drain() error {
 		return err
 	}
 	// The other table is empty: Recover or the previous drain cleared it.
+	swapAt := time.Now()
 	if err := a.tables.Swap(1 - active); err != nil {
 		return err
 	}
-	if err := a.mergeTable(active); err != nil {
+	if err := a.mergeTable(active, a.windowStart, swapAt); err != nil {
 		return err
 	}
 	a.drainedTable = active
+	a.windowStart = swapAt
 	if err := a.saveState(); err != nil {
 		return err
 	}
@@ -181,7 +193,8 @@ func (a *Accountant) drain() error {
 	return a.tables.ClearTable(active)
 }
 
-func (a *Accountant) mergeTable(i int) error {
+// mergeTable adds table i, whose drops happened within [from, to].
+func (a *Accountant) mergeTable(i int, from, to time.Time) error {
 	var recs []Record
 	if err := a.tables.ReadTable(i, func(r Record) { recs = append(recs, r) }); err != nil {
 		return fmt.Errorf("reading count table %d: %w", i, err)
@@ -201,12 +214,12 @@ func (a *Accountant) mergeTable(i int) error {
 		}
 	}
 	for _, r := range recs {
-		a.merge(r, names)
+		a.merge(r, names, from, to)
 	}
 	return nil
 }
 
-func (a *Accountant) merge(r Record, names map[uint64]string) {
+func (a *Accountant) merge(r Record, names map[uint64]string, from, to time.Time) {
 	reason := a.opts.Reasons.Name(r.Reason)
 	loc := names[r.Location]
 	switch {
@@ -228,10 +241,12 @@ func (a *Accountant) merge(r Record, names map[uint64]string) {
 	}
 	// Direction is the pod's: a packet from a pod leaves it (egress), a packet
 	// to a pod enters it (ingress). Pod to pod on one node counts for both.
-	if p, ok := a.opts.Pods.PodByIP(r.Src); ok {
+	// The drops happened some time in [from, to]: only a pod that held the
+	// address all that time gets them.
+	if p, ok := a.opts.Pods.PodByIP(r.Src, from, to); ok {
 		a.addPod(p, "egress", reason, r)
 	}
-	if p, ok := a.opts.Pods.PodByIP(r.Dst); ok {
+	if p, ok := a.opts.Pods.PodByIP(r.Dst, from, to); ok {
 		a.addPod(p, "ingress", reason, r)
 	}
 }
@@ -336,6 +351,9 @@ func (a *Accountant) loadState() error {
 	}
 	a.drainedTable = st.DrainedTable
 	a.overflow = st.Overflow
+	if !st.DrainedAt.IsZero() {
+		a.windowStart = st.DrainedAt
+	}
 	for _, n := range st.Node {
 		c := n.Counts
 		a.node[n.NodeKey] = &c
@@ -351,7 +369,7 @@ func (a *Accountant) saveState() error {
 	if a.opts.StatePath == "" {
 		return nil
 	}
-	st := state{Version: stateVersion, DrainedTable: a.drainedTable, Overflow: a.overflow}
+	st := state{Version: stateVersion, DrainedTable: a.drainedTable, DrainedAt: a.windowStart, Overflow: a.overflow}
 	for k, c := range a.node {
 		st.Node = append(st.Node, NodeSeries{NodeKey: k, Counts: *c})
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/netlens/netlens/agent/metadata"
 )
@@ -73,10 +74,15 @@ type fakeSymbols map[uint64]string
 
 func (s fakeSymbols) Resolve(addrs []uint64) (map[uint64]string, error) { return s, nil }
 
-type fakePods struct{ byIP map[netip.Addr]metadata.Pod }
+// fakePods owns addresses at any time; it records the windows asked about.
+type fakePods struct {
+	byIP    map[netip.Addr]metadata.Pod
+	windows [][2]time.Time
+}
 
 func (p *fakePods) Name() string { return "fake" }
-func (p *fakePods) PodByIP(ip netip.Addr) (metadata.Pod, bool) {
+func (p *fakePods) PodByIP(ip netip.Addr, from, to time.Time) (metadata.Pod, bool) {
+	p.windows = append(p.windows, [2]time.Time{from, to})
 	pod, ok := p.byIP[ip]
 	return pod, ok
 }
@@ -321,5 +327,48 @@ func TestAccountantLocationNames(t *testing.T) {
 	if nodeCount(s, NodeKey{"NETFILTER_DROP", "nf_hook_slow", "unknown"}).Packets != 1 ||
 		nodeCount(s, NodeKey{"NO_SOCKET", "unknown", "arp"}).Packets != 1 {
 		t.Fatalf("got %+v", s.Node)
+	}
+}
+
+// Pods are asked about the window the drained drops happened in: from the
+// previous drain's swap (the accountant's start at first) to this drain's;
+// after a restart, from the swap the saved state names, so drops counted
+// while no agent ran are attributed only to a pod that held the address
+// since then.
+func TestAccountantAsksAboutDrainWindows(t *testing.T) {
+	ft := newFakeTables()
+	statePath := filepath.Join(t.TempDir(), "drops.json")
+	pods := &fakePods{byIP: map[netip.Addr]metadata.Pod{ipA: podA}}
+	start := time.Now()
+	a := newTestAccountant(t, ft, statePath, pods, 100)
+	ft.count(drop(locNF, 12, ipA, ipB, 1))
+	if err := a.Drain(); err != nil {
+		t.Fatal(err)
+	}
+	if len(pods.windows) != 2 {
+		t.Fatalf("windows asked: %v, want one each for source and destination", pods.windows)
+	}
+	first := pods.windows[0]
+	if first[0].Before(start) || first[1].Before(first[0]) || first[1].After(time.Now()) {
+		t.Fatalf("first window %v: want from the accountant's start to the drain", first)
+	}
+	ft.count(drop(locNF, 12, ipA, ipB, 1))
+	if err := a.Drain(); err != nil {
+		t.Fatal(err)
+	}
+	second := pods.windows[2]
+	if !second[0].Equal(first[1]) || !second[1].After(second[0]) {
+		t.Fatalf("second window %v does not start where the first %v ended", second, first)
+	}
+
+	// Restart: the next window starts at the last swap before the stop.
+	ft.count(drop(locNF, 12, ipA, ipB, 1))
+	pods.windows = nil
+	b := newTestAccountant(t, ft, statePath, pods, 100)
+	if err := b.Drain(); err != nil {
+		t.Fatal(err)
+	}
+	if len(pods.windows) == 0 || !pods.windows[0][0].Equal(second[1]) {
+		t.Fatalf("window after restart %v, want it to start at the saved swap %v", pods.windows, second[1])
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"strings"
 	"sync"
 	"time"
 )
@@ -13,46 +12,54 @@ import (
 // PodsFile is a static pod inventory in `kubectl get pods -o json` form (a
 // List of Pods, or one Pod). The file is re-read when it changes, checked at
 // most once per interval, so a test or an operator can update it in place.
+//
+// Ownership of addresses follows the file: a pod listed by the first load
+// owns its addresses from when its network came up (the timestamps kubectl
+// prints; without any, from as long as anyone knows); a pod that a reload
+// adds owns them from that pod's network start or the change, whichever is
+// later known; a pod a reload no longer lists stops owning them at the change.
+// The change is dated by the file's modification time, within the interval
+// between the check that saw the old file and the one that saw the new.
 type PodsFile struct {
 	path     string
 	interval time.Duration
+	history  *History
 
 	mu        sync.Mutex
 	checked   time.Time
 	modTime   time.Time
 	size      int64
-	byIP      map[netip.Addr]Pod
-	byUID     map[string]Pod
+	loaded    bool
 	lastError error
 }
 
 // NewPodsFile loads path; an unreadable or malformed file is an error here,
 // while later failures keep the last good inventory and show in Err.
 func NewPodsFile(path string, interval time.Duration) (*PodsFile, error) {
-	f := &PodsFile{path: path, interval: interval}
-	if err := f.reload(); err != nil {
+	f := &PodsFile{path: path, interval: interval, history: NewHistory(0, 0)}
+	now := time.Now()
+	if err := f.reload(now); err != nil {
 		return nil, err
 	}
-	f.checked = time.Now()
+	f.checked = now
 	return f, nil
 }
 
 func (f *PodsFile) Name() string { return "pods-file:" + f.path }
 
-func (f *PodsFile) PodByIP(ip netip.Addr) (Pod, bool) {
+// PodByIP returns the pod that owned ip through the whole window [from, to].
+func (f *PodsFile) PodByIP(ip netip.Addr, from, to time.Time) (Pod, bool) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.maybeReload()
-	p, ok := f.byIP[ip.Unmap()]
-	return p, ok
+	f.mu.Unlock()
+	return f.history.Lookup(ip, from, to)
 }
 
 func (f *PodsFile) PodByUID(uid string) (Pod, bool) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.maybeReload()
-	p, ok := f.byUID[uid]
-	return p, ok
+	f.mu.Unlock()
+	return f.history.Current(uid)
 }
 
 func (f *PodsFile) Err() error {
@@ -61,11 +68,16 @@ func (f *PodsFile) Err() error {
 	return f.lastError
 }
 
+// History is the inventory's ownership history.
+func (f *PodsFile) History() *History { return f.history }
+
 func (f *PodsFile) maybeReload() {
-	if time.Since(f.checked) < f.interval {
+	now := time.Now()
+	if now.Sub(f.checked) < f.interval {
 		return
 	}
-	f.checked = time.Now()
+	prev := f.checked
+	f.checked = now
 	fi, err := os.Stat(f.path)
 	if err != nil {
 		f.lastError = err
@@ -74,10 +86,20 @@ func (f *PodsFile) maybeReload() {
 	if fi.ModTime().Equal(f.modTime) && fi.Size() == f.size {
 		return
 	}
-	f.lastError = f.reload()
+	// The file changed after the previous check (if its time says
+	// otherwise, it was copied with an old one) and by now.
+	at := fi.ModTime()
+	if at.Before(prev) {
+		at = prev
+	}
+	if at.After(now) {
+		at = now
+	}
+	f.lastError = f.reload(at)
 }
 
-func (f *PodsFile) reload() error {
+// reload reads the file, which says what the inventory is as of at.
+func (f *PodsFile) reload(at time.Time) error {
 	fi, err := os.Stat(f.path)
 	if err != nil {
 		return fmt.Errorf("pods file: %w", err)
@@ -90,35 +112,35 @@ func (f *PodsFile) reload() error {
 	if err != nil {
 		return fmt.Errorf("pods file %s: %w", f.path, err)
 	}
-	f.byIP, f.byUID = index(pods)
-	f.modTime, f.size = fi.ModTime(), fi.Size()
-	return nil
-}
-
-func index(pods []Pod) (map[netip.Addr]Pod, map[string]Pod) {
-	byIP := map[netip.Addr]Pod{}
-	byUID := map[string]Pod{}
+	listed := map[string]bool{}
 	for _, p := range pods {
-		byUID[p.UID] = p
-		if p.HostNetwork {
-			continue
+		listed[p.UID] = true
+		from := p.Since
+		if from.IsZero() && f.loaded {
+			from = at
 		}
-		for _, ip := range p.IPs {
-			byIP[ip] = p
+		f.history.Set(p, from, at)
+	}
+	for _, uid := range f.history.UIDs() {
+		if !listed[uid] {
+			f.history.Remove(uid, at)
 		}
 	}
-	return byIP, byUID
+	f.loaded = true
+	f.modTime, f.size = fi.ModTime(), fi.Size()
+	return nil
 }
 
 // The subset of a v1.Pod the inventory reads.
 type kubePod struct {
 	Kind     string `json:"kind"`
 	Metadata struct {
-		Name            string            `json:"name"`
-		Namespace       string            `json:"namespace"`
-		UID             string            `json:"uid"`
-		Labels          map[string]string `json:"labels"`
-		OwnerReferences []struct {
+		Name              string            `json:"name"`
+		Namespace         string            `json:"namespace"`
+		CreationTimestamp time.Time         `json:"creationTimestamp"`
+		UID               string            `json:"uid"`
+		Labels            map[string]string `json:"labels"`
+		OwnerReferences   []struct {
 			Kind       string `json:"kind"`
 			Name       string `json:"name"`
 			Controller *bool  `json:"controller"`
@@ -128,7 +150,13 @@ type kubePod struct {
 		HostNetwork bool `json:"hostNetwork"`
 	} `json:"spec"`
 	Status struct {
-		Phase  string `json:"phase"`
+		Phase      string     `json:"phase"`
+		StartTime  *time.Time `json:"startTime"`
+		Conditions []struct {
+			Type               string    `json:"type"`
+			Status             string    `json:"status"`
+			LastTransitionTime time.Time `json:"lastTransitionTime"`
+		} `json:"conditions"`
 		PodIP  string `json:"podIP"`
 		PodIPs []struct {
 			IP string `json:"ip"`
@@ -185,14 +213,19 @@ func convert(kp kubePod) (Pod, error) {
 		if o.Controller == nil || !*o.Controller {
 			continue
 		}
-		p.WorkloadKind, p.Workload = o.Kind, o.Name
-		// A Deployment names its ReplicaSets <deployment>-<pod-template-hash>.
-		if o.Kind == "ReplicaSet" {
-			if h := m.Labels["pod-template-hash"]; h != "" && strings.HasSuffix(o.Name, "-"+h) {
-				p.WorkloadKind, p.Workload = "Deployment", strings.TrimSuffix(o.Name, "-"+h)
-			}
-		}
+		// The file has no ReplicaSets or Jobs: their owners are named from
+		// the names (a Deployment's ReplicaSet, a CronJob's Job).
+		p.WorkloadKind, p.Workload = fallbackWorkload(o.Kind, o.Name, m.Labels)
 		break
+	}
+	p.Since = m.CreationTimestamp
+	if st := kp.Status.StartTime; st != nil && !st.IsZero() {
+		p.Since = *st
+	}
+	for _, c := range kp.Status.Conditions {
+		if c.Type == "PodReadyToStartContainers" && c.Status == "True" && !c.LastTransitionTime.IsZero() {
+			p.Since = c.LastTransitionTime
+		}
 	}
 	// Finished pods' addresses may already belong to a new pod.
 	if kp.Status.Phase == "Succeeded" || kp.Status.Phase == "Failed" {

@@ -62,13 +62,13 @@ func TestPodsFileLookups(t *testing.T) {
 		{"10.0.0.5", "debug", "debug", "Pod", "default"},
 	}
 	for _, c := range cases {
-		p, ok := f.PodByIP(netip.MustParseAddr(c.ip))
+		p, ok := f.PodByIP(netip.MustParseAddr(c.ip), time.Now(), time.Now())
 		if !ok || p.Name != c.name || p.Workload != c.workload || p.WorkloadKind != c.kind || p.Namespace != c.ns {
 			t.Errorf("%s: got %+v %v", c.ip, p, ok)
 		}
 	}
 	for _, ip := range []string{"192.168.1.10", "10.0.0.4", "10.9.9.9"} {
-		if p, ok := f.PodByIP(netip.MustParseAddr(ip)); ok {
+		if p, ok := f.PodByIP(netip.MustParseAddr(ip), time.Now(), time.Now()); ok {
 			t.Errorf("%s should own no pod, got %s", ip, p.Name)
 		}
 	}
@@ -90,7 +90,7 @@ func TestPodsFileReloads(t *testing.T) {
 	if err := os.WriteFile(path, []byte(next), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if p, ok := f.PodByIP(netip.MustParseAddr("10.0.0.33")); !ok || p.UID != "u-db2" {
+	if p, ok := f.PodByIP(netip.MustParseAddr("10.0.0.33"), time.Now(), time.Now()); !ok || p.UID != "u-db2" {
 		t.Fatalf("update not seen: %+v %v", p, ok)
 	}
 	if _, ok := f.PodByUID("u-db"); ok {
@@ -99,7 +99,7 @@ func TestPodsFileReloads(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{broken"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := f.PodByIP(netip.MustParseAddr("10.0.0.33")); !ok {
+	if _, ok := f.PodByIP(netip.MustParseAddr("10.0.0.33"), time.Now(), time.Now()); !ok {
 		t.Fatal("a broken update dropped the inventory")
 	}
 	if f.Err() == nil {
@@ -117,6 +117,67 @@ func TestParsePodListErrors(t *testing.T) {
 	} {
 		if _, err := ParsePodList([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want %q", in, err, want)
+		}
+	}
+}
+
+// IP reuse through the file: a reload replaces pod A by pod B on the same
+// address. Windows wholly before the change name A, wholly after it B, and a
+// window spanning it names nobody. The change is dated by the file's
+// modification time.
+func TestPodsFileIPReuse(t *testing.T) {
+	path := writeFile(t, podList)
+	f, err := NewPodsFile(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := netip.MustParseAddr("10.0.0.3")
+	inA := time.Now()
+	if p, ok := f.PodByIP(ip, inA, inA); !ok || p.UID != "u-db" {
+		t.Fatalf("before the change: %+v %v", p, ok)
+	}
+	time.Sleep(10 * time.Millisecond)
+	next := strings.Replace(podList, `"uid": "u-db"`, `"uid": "u-db-new"`, 1)
+	if err := os.WriteFile(path, []byte(next), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	changed := time.Now()
+	if err := os.Chtimes(path, changed, changed); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	inB := time.Now()
+	if p, ok := f.PodByIP(ip, inB, inB); !ok || p.UID != "u-db-new" {
+		t.Fatalf("after the change: %+v %v", p, ok)
+	}
+	if p, ok := f.PodByIP(ip, inA, inB); ok {
+		t.Fatalf("a window spanning the change named %s", p.UID)
+	}
+	if p, ok := f.PodByIP(ip, inA, changed.Add(-time.Millisecond)); !ok || p.UID != "u-db" {
+		t.Fatalf("a window before the change: %+v %v", p, ok)
+	}
+	// Pods of the first load own their addresses since as long as anyone
+	// knows (the file has no timestamps), other addresses are unaffected.
+	if p, ok := f.PodByIP(netip.MustParseAddr("10.0.0.2"), time.Unix(0, 0), inB); !ok || p.Name != "web-7d4b9-xk2p" {
+		t.Fatalf("unchanged pod over a long window: %+v %v", p, ok)
+	}
+}
+
+// A pod's own timestamps (kubectl prints them) date its ownership: the
+// PodReadyToStartContainers condition, else startTime, else creation.
+func TestPodsFileTimestamps(t *testing.T) {
+	pods, err := ParsePodList([]byte(`{"kind":"List","items":[
+	 {"metadata":{"name":"a","uid":"a","creationTimestamp":"2026-01-01T10:00:00Z"},
+	  "status":{"phase":"Running","podIP":"10.0.0.1","startTime":"2026-01-01T10:00:05Z",
+	   "conditions":[{"type":"PodReadyToStartContainers","status":"True","lastTransitionTime":"2026-01-01T10:00:07Z"}]}},
+	 {"metadata":{"name":"b","uid":"b","creationTimestamp":"2026-01-01T10:00:00Z"},"status":{"phase":"Running","startTime":"2026-01-01T10:00:05Z"}},
+	 {"metadata":{"name":"c","uid":"c","creationTimestamp":"2026-01-01T10:00:00Z"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"10:00:07", "10:00:05", "10:00:00"} {
+		if got := pods[i].Since.UTC().Format("15:04:05"); got != want {
+			t.Errorf("pod %s: since %s, want %s", pods[i].Name, got, want)
 		}
 	}
 }

@@ -77,7 +77,9 @@ type podTotal struct {
 
 type seenSample struct {
 	ingress, egress Drop
-	seen            time.Time
+	// read is when the counters were read, seen when the endpoint was last
+	// read or listed.
+	read, seen time.Time
 }
 
 // Accountant turns per-endpoint cumulative counters, read at each scrape, into
@@ -124,12 +126,19 @@ func (a *Accountant) Observe(now time.Time, samples []Sample, listed []string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, s := range samples {
-		prev := a.last[s.Key]
+		prev, known := a.last[s.Key]
 		in, eg := dropDelta(s.Ingress, prev.ingress), dropDelta(s.Egress, prev.egress)
-		a.last[s.Key] = seenSample{ingress: s.Ingress, egress: s.Egress, seen: now}
+		a.last[s.Key] = seenSample{ingress: s.Ingress, egress: s.Egress, read: now, seen: now}
 		a.node.add(in)
 		a.node.add(eg)
-		pod, ok := a.podOf(s.IPs)
+		// The drops happened since the previous read; an endpoint's first
+		// read counts its life so far, and an endpoint is one pod's for its
+		// life: the pod that holds its address now.
+		from := now
+		if known && !prev.read.IsZero() && prev.read.Before(now) {
+			from = prev.read
+		}
+		pod, ok := a.podOf(s.IPs, from, now)
 		if !ok {
 			continue
 		}
@@ -171,9 +180,10 @@ func (a *Accountant) Observe(now time.Time, samples []Sample, listed []string) {
 	}
 }
 
-func (a *Accountant) podOf(ips []netip.Addr) (metadata.Pod, bool) {
+// podOf is the pod that held one of ips (the first that did) through [from, to].
+func (a *Accountant) podOf(ips []netip.Addr, from, to time.Time) (metadata.Pod, bool) {
 	for _, ip := range ips {
-		if p, ok := a.pods.PodByIP(ip.Unmap()); ok && p.UID != "" {
+		if p, ok := a.pods.PodByIP(ip.Unmap(), from, to); ok && p.UID != "" {
 			return p, true
 		}
 	}

@@ -36,7 +36,7 @@ func readFixture(t testing.TB, name string) []byte {
 type fakePods struct{ pods []metadata.Pod }
 
 func (fakePods) Name() string { return "fake" }
-func (f *fakePods) PodByIP(ip netip.Addr) (metadata.Pod, bool) {
+func (f *fakePods) PodByIP(ip netip.Addr, _, _ time.Time) (metadata.Pod, bool) {
 	for _, p := range f.pods {
 		for _, a := range p.IPs {
 			if a == ip {
