@@ -36,6 +36,17 @@ if ! mage -version 2>/dev/null | grep -q "${MAGE_VERSION}"; then
   go install "github.com/magefile/mage@${MAGE_VERSION}"
 fi
 
+# helm renders and lints the chart in deploy/helm (tests/deploy,
+# scripts/render-manifests.sh). Built from source into GOPATH/bin, where it stays:
+# the first build takes a few minutes. Its module version identifies it (a helm
+# built with go install reports only "v3.22" as its version).
+HELM_VERSION=v3.22.0
+if ! { command -v helm >/dev/null && go version -m "$(command -v helm)" 2>/dev/null | grep -Eq "^[[:space:]]+mod[[:space:]]+helm.sh/helm/v3[[:space:]]+${HELM_VERSION}([[:space:]]|$)"; } \
+   && ! helm version --template '{{.Version}}' 2>/dev/null | grep -qx "${HELM_VERSION}"; then
+  echo "setup: installing helm ${HELM_VERSION} (go install, takes a few minutes the first time)"
+  go install "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
+fi
+
 # node_modules is refreshed whenever package-lock.json changed since the last install.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "setup: npm ci"
