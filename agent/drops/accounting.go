@@ -177,11 +177,13 @@ func (a *Accountant) drain() error {
 		return err
 	}
 	// The other table is empty: Recover or the previous drain cleared it.
+	// The old table takes drops until the swap completes, the new one from
+	// when it starts: the windows overlap by the swap's duration.
 	swapAt := time.Now()
 	if err := a.tables.Swap(1 - active); err != nil {
 		return err
 	}
-	if err := a.mergeTable(active, a.windowStart, swapAt); err != nil {
+	if err := a.mergeTable(active, a.windowStart, time.Now()); err != nil {
 		return err
 	}
 	a.drainedTable = active
