@@ -79,7 +79,8 @@ type Probe struct {
 	links  []link.Link
 	tables [2]*ebpf.Map
 	outer  *ebpf.Map
-	// fronts are the per-CPU caches in front of the tables, one per table.
+	// fronts are the per-CPU caches in front of the tables, one per table;
+	// the installed front decides the table programs count into.
 	fronts     [2]*ebpf.Map
 	frontOuter *ebpf.Map
 	stats      *ebpf.Map
@@ -319,7 +320,7 @@ func (p *Probe) configureTracepoint(spec *ebpf.CollectionSpec) error {
 }
 
 // openTables opens (or creates and pins) the two count tables and their
-// fronts and makes sure one pair is installed.
+// fronts, pairs them, and makes sure one front is installed.
 func (p *Probe) openTables(table, front *ebpf.MapSpec) error {
 	for i := range p.tables {
 		var err error
@@ -329,6 +330,9 @@ func (p *Probe) openTables(table, front *ebpf.MapSpec) error {
 		if p.fronts[i], err = p.openInner(fmt.Sprintf("drop_front_%d", i), front); err != nil {
 			return err
 		}
+	}
+	if err := p.pair(); err != nil {
+		return err
 	}
 	if _, err := p.activeIndex(); err == nil {
 		return nil

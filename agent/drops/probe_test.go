@@ -305,7 +305,8 @@ func drainProbe(t *testing.T, p *Probe, keep func(Record) bool) map[[2]netip.Add
 
 // More distinct keys than a CPU's front has slots, sent round robin: every
 // drop evicts another key's counts into the table, and each key's total is
-// still exact.
+// still exact, all of it in the pair drained right after the last drop
+// (evictions never carry counts into the newly installed pair).
 func TestProbeFrontEvictionsLoseNothing(t *testing.T) {
 	testenv.RequireBTF(t)
 	p := openProbe(t, SourceTPBTF, "")
@@ -343,48 +344,5 @@ func TestProbeFrontEvictionsLoseNothing(t *testing.T) {
 	}
 	if lost, err := p.Lost(); err != nil || lost.TableFull != 0 || lost.NoTable != 0 {
 		t.Fatalf("lost %+v (%v)", lost, err)
-	}
-}
-
-// An agent that stopped between installing a table and its front leaves
-// programs caching in the old front: ActiveTable installs the table's own
-// front, and the drops of the interrupted swap are all in one of the pairs.
-func TestProbeRepairsInterruptedSwap(t *testing.T) {
-	testenv.RequireBTF(t)
-	p := openProbe(t, SourceTPBTF, "")
-	active, err := p.ActiveTable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	next := 1 - active
-	if err := p.outer.Put(uint32(0), p.tables[next]); err != nil { // the table, not yet its front
-		t.Fatal(err)
-	}
-
-	l := lab.New(t)
-	a, b := l.AddPod("a"), l.AddPod("b")
-	const sent = 7
-	if err := a.Do(func() error { return lab.SendUDP(netip.AddrPortFrom(b.IPv4, 9), sent, 10) }); err != nil {
-		t.Fatal(err)
-	}
-
-	if got, err := p.ActiveTable(); err != nil || got != next {
-		t.Fatalf("active table %d (%v), want %d", got, err, next)
-	}
-	if f, err := installedIndex(p.frontOuter, p.fronts); err != nil || f != next {
-		t.Fatalf("installed front %d (%v), want %d", f, err, next)
-	}
-	var total uint64
-	for _, i := range []int{active, next} {
-		if err := p.ReadTable(i, func(r Record) {
-			if r.Src == a.IPv4 && r.Dst == b.IPv4 {
-				total += r.Packets
-			}
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if total != sent {
-		t.Fatalf("%d drops found in both pairs, want %d", total, sent)
 	}
 }

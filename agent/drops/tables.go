@@ -20,18 +20,9 @@ func (p *Probe) ActiveTable() (int, error) {
 }
 
 func (p *Probe) activeIndex() (int, error) {
-	i, err := installedIndex(p.outer, p.tables)
+	i, err := installedIndex(p.frontOuter, p.fronts)
 	if err != nil {
-		return 0, fmt.Errorf("count table: %w", err)
-	}
-	// The installed front must be the table's own: after an agent stopped
-	// between installing a table and its front (see install), programs still
-	// cache in the other front. Installing the right one now makes the other
-	// pair quiescent before anyone reads it.
-	if f, err := installedIndex(p.frontOuter, p.fronts); err != nil || f != i {
-		if err := p.frontOuter.Put(uint32(0), p.fronts[i]); err != nil {
-			return 0, fmt.Errorf("installing count front %d: %w", i, err)
-		}
+		return 0, fmt.Errorf("count front: %w", err)
 	}
 	return i, nil
 }
@@ -54,25 +45,45 @@ func installedIndex(outer *ebpf.Map, maps [2]*ebpf.Map) (int, error) {
 	return 0, fmt.Errorf("installed map %d is not one of ours", id)
 }
 
-// Swap installs table i and its front. It returns once no program can still
-// be counting into the other pair: the kernel waits for running programs (an
-// RCU grace period) when an element of a map-of-maps is replaced.
+// Swap installs front i, and with it table i (the front names its table).
+// It returns once no program can still be counting into the other pair: the
+// kernel waits for running programs (an RCU grace period) when an element of
+// a map-of-maps is replaced.
 func (p *Probe) Swap(i int) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.install(i)
 }
 
-// install puts table i in place before front i. Programs between the two
-// cache in the old front and move evicted counts into the new table; every
-// count is still in exactly one place, and a stop between the two leaves a
-// state activeIndex repairs.
 func (p *Probe) install(i int) error {
-	if err := p.outer.Put(uint32(0), p.tables[i]); err != nil {
-		return fmt.Errorf("installing count table %d: %w", i, err)
-	}
 	if err := p.frontOuter.Put(uint32(0), p.fronts[i]); err != nil {
 		return fmt.Errorf("installing count front %d: %w", i, err)
+	}
+	return nil
+}
+
+// pairSlot is the front element that names the front's table (FRONT_PAIR_SLOT).
+func pairSlot(front *ebpf.Map) uint32 { return front.MaxEntries() - 1 }
+
+// pair makes front i name table i, on every CPU, and puts both tables in place.
+func (p *Probe) pair() error {
+	for i, t := range p.tables {
+		if err := p.outer.Put(uint32(i), t); err != nil {
+			return fmt.Errorf("placing count table %d: %w", i, err)
+		}
+	}
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil {
+		return err
+	}
+	for i, f := range p.fronts {
+		v := make([]bpf.DropsFrontSlot, cpus)
+		for c := range v {
+			v[c].Packets = uint64(i)
+		}
+		if err := f.Put(pairSlot(f), v); err != nil {
+			return fmt.Errorf("pairing count front %d: %w", i, err)
+		}
 	}
 	return nil
 }
@@ -111,15 +122,19 @@ func (p *Probe) ReadTable(i int, fn func(Record)) error {
 	})
 }
 
-// eachFrontSlot calls fn with every slot index of front i and its per-CPU values.
+// eachFrontSlot calls fn with every cache slot of front i (not the pair
+// element) and its per-CPU values.
 func (p *Probe) eachFrontSlot(i int, fn func(slot uint32, perCPU []bpf.DropsFrontSlot)) error {
 	var (
 		slot   uint32
 		perCPU []bpf.DropsFrontSlot
 	)
+	pair := pairSlot(p.fronts[i])
 	it := p.fronts[i].Iterate()
 	for it.Next(&slot, &perCPU) {
-		fn(slot, perCPU)
+		if slot != pair {
+			fn(slot, perCPU)
+		}
 	}
 	return it.Err()
 }

@@ -68,7 +68,7 @@ struct drop_event {
 /* What could not be recorded, per CPU, indexed by enum drop_stat. */
 enum drop_stat {
 	STAT_TABLE_FULL = 0,   /* a drop's key did not fit in the count table */
-	STAT_NO_TABLE = 1,     /* no count table installed (user space bug) */
+	STAT_NO_TABLE = 1,     /* no front or count table installed (user space bug) */
 	STAT_RING_FULL = 2,    /* a sampled event did not fit in the ring */
 	STAT_MAX = 3,
 };
@@ -80,14 +80,11 @@ struct drop_table {
 	__type(value, struct drop_counts);
 };
 
-/*
- * The table programs count into. User space swaps in an empty table and then
- * reads and clears the previous one: replacing an element of a map-of-maps
- * waits for running programs (synchronize_rcu), so the read is exact.
- */
+/* The two count tables, at fixed indices; which one programs count into is
+ * decided by the installed front (below). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, u32);
 	__array(values, struct drop_table);
 } drop_tables SEC(".maps");
@@ -98,13 +95,16 @@ struct {
  * update; a different key moves the slot's counts into the table first. Drop
  * floods come from few flows, so the table sees a fraction of the drops.
  *
- * Fronts are double-buffered like the tables, each with its table: every count
- * is in exactly one front slot or table entry. User space installs table i
- * before front i, and repairs a front that does not match the installed table
- * (a crash between the two) before it reads anything.
+ * Each front names its table in its last element (FRONT_PAIR_SLOT, in
+ * .packets), so that installing a front switches front and table in one
+ * step: user space installs the other front, then reads and clears the
+ * previous one and its table. Replacing an element of a map-of-maps waits
+ * for running programs (synchronize_rcu), so the read is exact, and every
+ * count stays in the pair it was counted in, in exactly one slot or entry.
  */
 #define FRONT_SLOTS_LOG2 8
 #define FRONT_SLOTS (1 << FRONT_SLOTS_LOG2)
+#define FRONT_PAIR_SLOT FRONT_SLOTS
 
 struct front_slot {
 	struct drop_key key;
@@ -114,7 +114,7 @@ struct front_slot {
 
 struct drop_front {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FRONT_SLOTS);
+	__uint(max_entries, FRONT_SLOTS + 1);
 	__type(key, u32);
 	__type(value, struct front_slot);
 };
@@ -172,11 +172,9 @@ static __always_inline void add_stat(u32 stat, u64 n)
 		*v += n;
 }
 
-/* Adds packets and bytes to key's entry in the installed count table. */
-static __always_inline void count_in_table(const struct drop_key *key, u64 packets, u64 bytes)
+/* Adds packets and bytes to key's entry in table. */
+static __always_inline void count_in_table(void *table, const struct drop_key *key, u64 packets, u64 bytes)
 {
-	u32 zero = 0;
-	void *table = bpf_map_lookup_elem(&drop_tables, &zero);
 	if (!table) {
 		add_stat(STAT_NO_TABLE, packets);
 		return;
@@ -195,6 +193,17 @@ static __always_inline void count_in_table(const struct drop_key *key, u64 packe
 	/* Per-CPU value, and the program cannot nest on a CPU: no atomics needed. */
 	c->packets += packets;
 	c->bytes += bytes;
+}
+
+/* The count table front is paired with (NULL if none). */
+static __always_inline void *paired_table(void *front)
+{
+	u32 k = FRONT_PAIR_SLOT;
+	struct front_slot *pair = bpf_map_lookup_elem(front, &k);
+	if (!pair)
+		return 0;
+	u32 index = pair->packets;
+	return bpf_map_lookup_elem(&drop_tables, &index);
 }
 
 /* Multiplicative hashing of the key's six words into a front slot. */
@@ -223,19 +232,19 @@ static __always_inline void count_drop(const struct drop_key *key, u32 len)
 	u32 zero = 0;
 	void *front = bpf_map_lookup_elem(&drop_fronts, &zero);
 	if (!front) {
-		count_in_table(key, 1, len);
+		add_stat(STAT_NO_TABLE, 1);
 		return;
 	}
 	u32 slot = front_slot_of(key);
 	struct front_slot *s = bpf_map_lookup_elem(front, &slot);
 	if (!s) {
-		count_in_table(key, 1, len);
+		count_in_table(paired_table(front), key, 1, len);
 		return;
 	}
 	/* Another key's slot: move its counts to the table and take it over. */
 	if (!same_key(&s->key, key)) {
 		if (s->packets)
-			count_in_table(&s->key, s->packets, s->bytes);
+			count_in_table(paired_table(front), &s->key, s->packets, s->bytes);
 		s->key = *key;
 		s->packets = 0;
 		s->bytes = 0;
