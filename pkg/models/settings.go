@@ -78,6 +78,10 @@ type JSONData struct {
 	AgentDNSName string `json:"agentDnsName,omitempty"`
 	// TimeoutSeconds bounds each request to Prometheus or to one agent.
 	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
+	// ScrapeIntervalSeconds is how often Prometheus scrapes the agents
+	// (Grafana's "scrape interval"): the minimum step and the base of the rate
+	// window in prometheus mode. Unset means 15 s.
+	ScrapeIntervalSeconds int `json:"scrapeIntervalSeconds,omitempty"`
 }
 
 // Settings are a data source instance's validated settings.

@@ -61,6 +61,8 @@ export interface NetlensOptions extends DataSourceJsonData {
   agentUrls?: string[];
   agentDnsName?: string;
   timeoutSeconds?: number;
+  /** Prometheus mode: how often Prometheus scrapes the agents (min step, rate window base); default 15. */
+  scrapeIntervalSeconds?: number;
 }
 
 /** secureJsonData: write-only; Grafana only tells the browser whether each is set. */

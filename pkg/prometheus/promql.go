@@ -1,0 +1,350 @@
+package prometheus
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/netlens/netlens/pkg/models"
+)
+
+// Quote returns s as a PromQL double-quoted string literal. PromQL string
+// literals use Go's escapes (the parser unquotes them with strconv.Unquote),
+// so strconv.Quote round-trips every value exactly: backslashes, double
+// quotes, newlines and other control characters are escaped, and no byte of s
+// can end the literal early.
+func Quote(s string) string { return strconv.Quote(s) }
+
+// Matcher returns a label matcher that selects any of values: `label="v"` for
+// one value, `label=~"a|b"` with each value regexp-quoted for several. label
+// is never user input (it comes from the schema tables below); values always
+// are. Duplicate values are dropped; no values means no matcher ("").
+func Matcher(label string, values []string) string {
+	var uniq []string
+	for _, v := range values {
+		if !slices.Contains(uniq, v) {
+			uniq = append(uniq, v)
+		}
+	}
+	switch len(uniq) {
+	case 0:
+		return ""
+	case 1:
+		return label + "=" + Quote(uniq[0])
+	}
+	parts := make([]string, len(uniq))
+	for i, v := range uniq {
+		parts[i] = regexp.QuoteMeta(v)
+	}
+	return label + "=~" + Quote(strings.Join(parts, "|"))
+}
+
+// target is one PromQL expression a query type is answered with.
+type target struct {
+	// key names the target in display names when a query has several ("" when alone).
+	key    string
+	metric string
+	// labels are the series' labels under their netlens names (node and
+	// cluster included), mapped to stored names by stored.
+	labels []string
+	// stored maps netlens label names to the schema's names where they differ.
+	stored map[string]string
+	// fixed are extra matchers (already valid PromQL).
+	fixed []string
+	// always are labels every answer is grouped by (summing them would mix
+	// different things, such as rx with tx).
+	always []string
+	// counter says the stored value is cumulative, so rate() applies. True for
+	// the retina schema's cumulative gauges too (see retinaTargets).
+	counter bool
+	// unitRate and unitValue are the Grafana units of rates and of values.
+	unitRate, unitValue string
+}
+
+func (t target) storedName(label string) string {
+	if s, ok := t.stored[label]; ok {
+		return s
+	}
+	return label
+}
+
+// netlensName maps a stored label name back to its netlens name.
+func (t target) netlensName(stored string) string {
+	for k, v := range t.stored {
+		if v == stored {
+			return k
+		}
+	}
+	return stored
+}
+
+// plan is a query translated to PromQL: its targets and what the schema
+// could not honour.
+type plan struct {
+	targets []target
+	notices []string
+}
+
+func (p *plan) notice(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if !slices.Contains(p.notices, msg) {
+		p.notices = append(p.notices, msg)
+	}
+}
+
+const (
+	unitPPS   = "pps"
+	unitBps   = "Bps"
+	unitCPS   = "cps"
+	unitShort = "short"
+	unitBytes = "decbytes"
+)
+
+// filterLabels pairs each filter with its label, in a fixed order.
+func filterLabels(f models.Filters) []struct {
+	label  string
+	values []string
+} {
+	return []struct {
+		label  string
+		values []string
+	}{
+		{"cluster", f.Cluster}, {"node", f.Node}, {"namespace", f.Namespace},
+		{"pod", f.Pod}, {"reason", f.Reason}, {"interface", f.Interface},
+	}
+}
+
+var (
+	nodeLabels = []string{"cluster", "node"}
+	// retinaStored maps netlens label names to the AKS add-on's: node is the
+	// scrape's `instance` (what the add-on's dashboards use as the Nodes
+	// variable), pods and workloads are local-context labels, interface and
+	// statistic names are the linuxutil plugin's.
+	retinaNode = map[string]string{"node": "instance"}
+)
+
+func withNode(labels ...string) []string { return append(slices.Clone(nodeLabels), labels...) }
+
+func valueWord(q models.Query) string {
+	if q.Value == "bytes" {
+		return "bytes"
+	}
+	return "packets"
+}
+
+func trafficUnits(q models.Query) (string, string) {
+	if q.Value == "bytes" {
+		return unitBps, unitBytes
+	}
+	return unitPPS, unitShort
+}
+
+// netlensTargets are the netlens_* metrics of the metric contract (docs/metrics.md).
+func netlensTargets(q models.Query, p *plan) {
+	v := valueWord(q)
+	ur, uv := trafficUnits(q)
+	switch q.QueryType {
+	case models.QueryDrops:
+		p.targets = []target{{metric: "netlens_drop_" + v + "_total", labels: withNode("reason", "location", "protocol"), counter: true, unitRate: ur, unitValue: uv}}
+	case models.QueryPodDrops:
+		p.targets = []target{{metric: "netlens_pod_drop_" + v + "_total", labels: withNode("namespace", "pod", "workload", "direction", "reason"), counter: true, unitRate: ur, unitValue: uv}}
+	case models.QueryNIC:
+		p.targets = []target{
+			{key: "rx_buffer_exhausted", metric: "netlens_nic_rx_buffer_exhausted_total", labels: withNode("interface", "driver", "counter"), counter: true, unitRate: unitPPS, unitValue: unitShort},
+			{key: "rx_cache_full", metric: "netlens_nic_rx_cache_full_total", labels: withNode("interface", "driver"), counter: true, unitRate: unitCPS, unitValue: unitShort},
+			{key: "nic_stat", metric: "netlens_nic_stat_total", labels: withNode("interface", "driver", "queue", "stat"), always: []string{"stat"}, counter: true, unitRate: unitCPS, unitValue: unitShort},
+		}
+	case models.QueryInterfaces:
+		l := withNode("interface", "direction")
+		p.targets = []target{
+			{key: v, metric: "netlens_interface_" + v + "_total", labels: l, always: []string{"direction"}, counter: true, unitRate: ur, unitValue: uv},
+			{key: "dropped", metric: "netlens_interface_dropped_total", labels: l, always: []string{"direction"}, counter: true, unitRate: unitPPS, unitValue: unitShort},
+			{key: "errors", metric: "netlens_interface_errors_total", labels: l, always: []string{"direction"}, counter: true, unitRate: unitPPS, unitValue: unitShort},
+		}
+	case models.QueryNetstat:
+		p.targets = []target{
+			{key: "netstat", metric: "netlens_netstat_total", labels: withNode("group", "name"), always: []string{"group", "name"}, counter: true, unitRate: unitCPS, unitValue: unitShort},
+			{key: "softnet_dropped", metric: "netlens_softnet_dropped_total", labels: withNode("cpu"), counter: true, unitRate: unitPPS, unitValue: unitShort},
+			{key: "softnet_time_squeeze", metric: "netlens_softnet_time_squeeze_total", labels: withNode("cpu"), counter: true, unitRate: unitCPS, unitValue: unitShort},
+			{key: "conntrack", metric: "netlens_conntrack_stat_total", labels: withNode("name"), always: []string{"name"}, counter: true, unitRate: unitCPS, unitValue: unitShort},
+		}
+	}
+}
+
+// What the retina schema lacks, stated once per query type.
+const (
+	retinaNICLimits = "retina schema: the AKS add-on exports no Rx cache full counter, no receive-buffer exhaustion counters " +
+		"(rx_out_of_buffer, rx_no_memory, hc_rx_discards_no_wqe, ...) and no per-interface or per-queue NIC figures: " +
+		"only ethtool statistics whose name contains \"err\" or \"drop\", non-zero, summed over all interfaces " +
+		"(networkobservability_interface_stats, interface_name=\"all_interfaces\"). Those are shown."
+	retinaInterfaceLimits = "retina schema: no per-interface counters. Traffic is networkobservability_forward_count/forward_bytes " +
+		"per node and direction (counted on every interface, so it can exceed the real traffic); drops and errors are " +
+		"ethtool statistics summed over all interfaces (interface_stats)."
+	retinaNetstatLimits = "retina schema: only the add-on's curated, non-zero TcpExt/MPTcpExt counters (tcp_connection_stats) " +
+		"and IpExt counters (ip_connection_stats); no softnet backlog drops, no conntrack statistics, no Udp/Ip SNMP counters."
+	retinaNodesLimits = "retina schema: the add-on exports no agent info; nodes are listed from their " +
+		"networkobservability_forward_count and drop_count series, without version, kernel or drop source."
+	retinaPodDropsLimits = "retina schema: pod drops are networkobservability_adv_drop_count/adv_drop_bytes in local context " +
+		"(labels namespace, podname, workload_name); they exist only with pod-level (advanced) metrics enabled."
+)
+
+// retinaTargets map query types onto the AKS Network Observability add-on's
+// networkobservability_* metrics (research: /work/shared/research/retina.md).
+//
+// Counter semantics: the add-on registers its node-level and adv_* drop and
+// forward metrics as Prometheus gauges, but sets them to cumulative values read
+// from eBPF maps (its own dashboards apply rate() to them). So they are
+// treated as counters here: rate() is right for them, and rate() reads a
+// decrease (agent restart, or the add-on overwriting one reason's value with
+// another errno's) as a reset, as it would for a counter. With rate off the
+// stored value is shown as is.
+func retinaTargets(q models.Query, p *plan) {
+	v := "count"
+	if q.Value == "bytes" {
+		v = "bytes"
+	}
+	ur, uv := trafficUnits(q)
+	statName := map[string]string{"node": "instance", "stat": "statistic_name", "interface": "interface_name"}
+	switch q.QueryType {
+	case models.QueryDrops:
+		p.targets = []target{{metric: "networkobservability_drop_" + v, labels: withNode("reason", "direction"), stored: retinaNode, counter: true, unitRate: ur, unitValue: uv}}
+		if q.Value == "bytes" {
+			p.notice("retina schema: Windows nodes report no drop bytes (the add-on's hnsstats plugin has only drop_count).")
+		}
+	case models.QueryPodDrops:
+		p.targets = []target{{metric: "networkobservability_adv_drop_" + v, labels: withNode("namespace", "pod", "workload", "direction", "reason"),
+			stored: map[string]string{"node": "instance", "pod": "podname", "workload": "workload_name"}, counter: true, unitRate: ur, unitValue: uv}}
+		p.notice(retinaPodDropsLimits)
+	case models.QueryNIC:
+		p.targets = []target{{key: "interface_stats", metric: "networkobservability_interface_stats", labels: withNode("interface", "stat"),
+			stored: statName, always: []string{"stat"}, counter: true, unitRate: unitCPS, unitValue: unitShort}}
+		p.notice(retinaNICLimits)
+	case models.QueryInterfaces:
+		fw := "networkobservability_forward_count"
+		if q.Value == "bytes" {
+			fw = "networkobservability_forward_bytes"
+		}
+		p.targets = []target{
+			{key: valueWord(q), metric: fw, labels: withNode("direction"), stored: retinaNode, always: []string{"direction"}, counter: true, unitRate: ur, unitValue: uv},
+			{key: "dropped", metric: "networkobservability_interface_stats", labels: withNode("interface", "stat"), stored: statName,
+				fixed: []string{`statistic_name=~"rx_dropped|tx_dropped"`}, always: []string{"stat"}, counter: true, unitRate: unitPPS, unitValue: unitShort},
+			{key: "errors", metric: "networkobservability_interface_stats", labels: withNode("interface", "stat"), stored: statName,
+				fixed: []string{`statistic_name=~".*err.*"`}, always: []string{"stat"}, counter: true, unitRate: unitPPS, unitValue: unitShort},
+		}
+		p.notice(retinaInterfaceLimits)
+	case models.QueryNetstat:
+		nm := map[string]string{"node": "instance", "name": "statistic_name"}
+		p.targets = []target{
+			{key: "tcp", metric: "networkobservability_tcp_connection_stats", labels: withNode("name"), stored: nm, always: []string{"name"}, counter: true, unitRate: unitCPS, unitValue: unitShort},
+			{key: "ip", metric: "networkobservability_ip_connection_stats", labels: withNode("name"), stored: nm, always: []string{"name"}, counter: true, unitRate: unitCPS, unitValue: unitShort},
+		}
+		p.notice(retinaNetstatLimits)
+	}
+}
+
+// planQuery translates a drops, podDrops, nic, interfaces or netstat query.
+func planQuery(schema models.Schema, q models.Query) (*plan, error) {
+	p := &plan{}
+	if schema == models.SchemaRetina {
+		retinaTargets(q, p)
+	} else {
+		netlensTargets(q, p)
+	}
+	if len(p.targets) == 0 {
+		return nil, fmt.Errorf("query type %q has no PromQL translation", q.QueryType)
+	}
+	for _, g := range q.GroupBy {
+		// ParseQuery validated these; checked again because only these names
+		// may ever reach a by (...) clause.
+		if !slices.Contains(models.GroupByLabels, g) {
+			return nil, fmt.Errorf("cannot group by %q: want some of %v", g, models.GroupByLabels)
+		}
+	}
+	for _, t := range p.targets {
+		for _, g := range q.GroupBy {
+			if !slices.Contains(t.labels, g) {
+				p.notice("%s: %s has no %q label in the %s schema, so it is not grouped by it", q.QueryType, t.metric, g, schema)
+			}
+		}
+		for _, f := range filterLabels(q.Filters) {
+			if len(f.values) > 0 && !slices.Contains(t.labels, f.label) {
+				p.notice("%s: the %s filter does not apply (%s has no %q label in the %s schema) and is ignored", q.QueryType, f.label, t.metric, f.label, schema)
+			}
+		}
+	}
+	return p, nil
+}
+
+// selector is t's metric with the matchers of the filters that apply to it.
+func (t target) selector(f models.Filters) string {
+	ms := slices.Clone(t.fixed)
+	for _, fl := range filterLabels(f) {
+		if len(fl.values) > 0 && slices.Contains(t.labels, fl.label) {
+			ms = append(ms, Matcher(t.storedName(fl.label), fl.values))
+		}
+	}
+	if len(ms) == 0 {
+		return t.metric
+	}
+	return t.metric + "{" + strings.Join(ms, ", ") + "}"
+}
+
+// groupBy is the target's grouping: its fixed labels, then the user's that exist.
+func (t target) groupBy(user []string) []string {
+	g := slices.Clone(t.always)
+	for _, l := range user {
+		if slices.Contains(t.labels, l) && !slices.Contains(g, l) {
+			g = append(g, l)
+		}
+	}
+	return g
+}
+
+// expr is the PromQL of t: sum by (<groupBy>) (rate(<selector>[<window>]))
+// with rate, sum by (<groupBy>) (<selector>) without.
+func (t target) expr(q models.Query, window string) string {
+	inner := t.selector(q.Filters)
+	if *q.Rate && t.counter {
+		inner = "rate(" + inner + "[" + window + "])"
+	}
+	g := t.groupBy(q.GroupBy)
+	if len(g) == 0 {
+		return "sum(" + inner + ")"
+	}
+	stored := make([]string, len(g))
+	for i, l := range g {
+		stored[i] = t.storedName(l)
+	}
+	return "sum by (" + strings.Join(stored, ", ") + ") (" + inner + ")"
+}
+
+func (t target) unit(q models.Query) string {
+	if *q.Rate && t.counter {
+		return t.unitRate
+	}
+	return t.unitValue
+}
+
+// nodesExprs are the instant queries of a nodes table: the agents, and their
+// collectors that are down.
+func nodesExprs(schema models.Schema, f models.Filters) (info, down string) {
+	if schema == models.SchemaRetina {
+		sel := func(m string) string {
+			return target{metric: m, labels: nodeLabels, stored: retinaNode}.selector(f)
+		}
+		return "group by (cluster, instance) (" + sel("networkobservability_forward_count") + " or " + sel("networkobservability_drop_count") + ")", ""
+	}
+	info = target{metric: "netlens_agent_info", labels: nodeLabels}.selector(f)
+	down = target{metric: "netlens_agent_collector_up", labels: nodeLabels}.selector(f) + " == 0"
+	return info, down
+}
+
+// healthExpr counts the agents (netlens) or nodes (retina) reporting.
+func healthExpr(schema models.Schema) string {
+	if schema == models.SchemaRetina {
+		return "count(group by (cluster, instance) (networkobservability_forward_count or networkobservability_drop_count))"
+	}
+	return "count(netlens_agent_info)"
+}
