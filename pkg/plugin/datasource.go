@@ -1,18 +1,23 @@
 // Package plugin implements the netlens-network-datasource backend: health
-// checks, queries, resources and streams for Grafana.
+// checks, queries, resources and streams for Grafana. It parses and
+// validates what Grafana sends and hands it to the mode's query.Reader:
+// Prometheus (pkg/prometheus) or the agents directly (pkg/direct).
 package plugin
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
+	"github.com/netlens/netlens/pkg/direct"
 	"github.com/netlens/netlens/pkg/models"
+	"github.com/netlens/netlens/pkg/prometheus"
+	"github.com/netlens/netlens/pkg/query"
 )
 
 // ID is the data source's plugin id (src/datasource/plugin.json).
@@ -30,60 +35,70 @@ var (
 type Datasource struct {
 	settings *models.Settings
 	// settingsErr is kept rather than returned by the factory, so that
-	// CheckHealth can tell the user what is wrong instead of failing the call.
+	// CheckHealth and every query can tell the user what is wrong instead of
+	// failing the call.
 	settingsErr error
-	resources   backend.CallResourceHandler
+	reader      query.Reader
+	// direct is the reader in direct mode, which also serves the live stream.
+	direct    *direct.Reader
+	close     func()
+	resources backend.CallResourceHandler
 }
 
 // NewDatasource builds an instance from Grafana's instance settings.
 func NewDatasource(_ context.Context, is backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
-	s, err := models.LoadSettings(is)
-	d := &Datasource{settings: s, settingsErr: err}
+	d := &Datasource{close: func() {}}
+	d.settings, d.settingsErr = models.LoadSettings(is)
+	if d.settingsErr == nil {
+		switch d.settings.Mode {
+		case models.ModePrometheus:
+			r, err := prometheus.New(d.settings, prometheus.Options{})
+			if err == nil {
+				d.reader = r
+			}
+			d.settingsErr = err
+		case models.ModeDirect:
+			r, err := direct.New(d.settings, direct.WithDataSourceUID(is.UID), direct.WithLogger(log.DefaultLogger))
+			if err == nil {
+				d.reader, d.direct, d.close = r, r, r.Close
+			}
+			d.settingsErr = err
+		default:
+			d.settingsErr = fmt.Errorf("unknown mode %q", d.settings.Mode)
+		}
+	}
 	d.resources = httpadapter.New(d.resourceRoutes())
 	return d, nil
 }
 
 // Dispose releases the instance when its settings change or it is deleted.
-func (d *Datasource) Dispose() {}
+func (d *Datasource) Dispose() { d.close() }
 
-// CheckHealth reports whether the settings are usable. It says exactly what it
-// checked: this version validates the settings and does not contact
-// Prometheus or the agents yet.
-func (d *Datasource) CheckHealth(_ context.Context, _ *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
+// CheckHealth contacts what the mode reads from and says what works and what not.
+func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
 	if d.settingsErr != nil {
 		return &backend.CheckHealthResult{
 			Status:  backend.HealthStatusError,
 			Message: "Settings are invalid: " + d.settingsErr.Error(),
 		}, nil
 	}
-	s := d.settings
-	var where string
-	switch s.Mode {
-	case models.ModePrometheus:
-		where = fmt.Sprintf("Prometheus at %s, %s auth", s.PrometheusURL, s.PrometheusAuth)
-	case models.ModeDirect:
-		where = fmt.Sprintf("%d agent URL(s)", len(s.AgentURLs))
-		if s.AgentDNSName != "" {
-			where += ", agents from DNS name " + s.AgentDNSName
-		}
-	}
-	return &backend.CheckHealthResult{
-		Status: backend.HealthStatusOk,
-		Message: fmt.Sprintf("Settings are valid (mode %s, schema %s: %s). Connectivity was not tested: this version does not contact Prometheus or the agents yet.",
-			s.Mode, s.Schema, where),
-	}, nil
+	return d.reader.Health(ctx), nil
 }
 
 // QueryData answers each query on its own: one bad query never fails the others.
-func (d *Datasource) QueryData(_ context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
 	resp := backend.NewQueryDataResponse()
 	for _, q := range req.Queries {
-		resp.Responses[q.RefID] = d.query(q)
+		resp.Responses[q.RefID] = d.query(ctx, q)
 	}
 	return resp, nil
 }
 
-func (d *Datasource) query(q backend.DataQuery) backend.DataResponse {
+// maxRange bounds a query's time range: beyond it a typo (a year instead of
+// an hour) would make Prometheus or the agents do useless work.
+const maxRange = 400 * 24 * time.Hour
+
+func (d *Datasource) query(ctx context.Context, q backend.DataQuery) backend.DataResponse {
 	if d.settingsErr != nil {
 		return backend.ErrDataResponse(backend.StatusValidationFailed, "data source settings are invalid: "+d.settingsErr.Error())
 	}
@@ -91,8 +106,27 @@ func (d *Datasource) query(q backend.DataQuery) backend.DataResponse {
 	if err != nil {
 		return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
 	}
-	return backend.ErrDataResponse(backend.StatusNotImplemented,
-		fmt.Sprintf("query type %q is not implemented yet in %s mode", parsed.QueryType, d.settings.Mode))
+	rg, err := rangeOf(q)
+	if err != nil {
+		return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
+	}
+	return d.reader.Query(ctx, parsed, rg)
+}
+
+func rangeOf(q backend.DataQuery) (query.Range, error) {
+	rg := query.Range{From: q.TimeRange.From, To: q.TimeRange.To, Interval: q.Interval, MaxDataPoints: q.MaxDataPoints}
+	switch {
+	case rg.From.Unix() <= 0 || rg.To.Unix() <= 0: // unset arrives as the epoch
+		return rg, fmt.Errorf("the query has no time range")
+	case rg.To.Before(rg.From):
+		return rg, fmt.Errorf("the time range ends (%s) before it starts (%s)", rg.To.Format(time.RFC3339), rg.From.Format(time.RFC3339))
+	case rg.To.Sub(rg.From) > maxRange:
+		return rg, fmt.Errorf("the time range of %s is longer than the %d days this data source answers", rg.To.Sub(rg.From).Round(time.Hour), int(maxRange.Hours()/24))
+	}
+	if rg.MaxDataPoints <= 0 {
+		rg.MaxDataPoints = 11000 // Prometheus's own limit of points per series
+	}
+	return rg, nil
 }
 
 // CallResource serves the editors' and template variables' resources.
@@ -100,28 +134,21 @@ func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResource
 	return d.resources.CallResource(ctx, req, sender)
 }
 
-func (d *Datasource) resourceRoutes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("unknown resource %q", r.URL.Path)})
-	})
-	return mux
+// SubscribeStream accepts the live drop event channels of direct mode.
+func (d *Datasource) SubscribeStream(ctx context.Context, req *backend.SubscribeStreamRequest) (*backend.SubscribeStreamResponse, error) {
+	if d.direct == nil {
+		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}, nil
+	}
+	return d.direct.SubscribeStream(ctx, req)
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// SubscribeStream accepts no channel yet: the live drop stream comes with direct mode.
-func (d *Datasource) SubscribeStream(_ context.Context, _ *backend.SubscribeStreamRequest) (*backend.SubscribeStreamResponse, error) {
-	return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}, nil
-}
-
-// RunStream is only called for subscribed channels, and none are accepted.
-func (d *Datasource) RunStream(_ context.Context, req *backend.RunStreamRequest, _ *backend.StreamSender) error {
-	return fmt.Errorf("unknown stream %q", req.Path)
+// RunStream merges the agents' event streams into the channel until the
+// last subscriber leaves (ctx ends).
+func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamRequest, sender *backend.StreamSender) error {
+	if d.direct == nil {
+		return fmt.Errorf("live drop events need direct mode; this data source reads Prometheus")
+	}
+	return d.direct.Stream(ctx, req.Path, sender)
 }
 
 // PublishStream is refused: clients never write to Netlens channels.

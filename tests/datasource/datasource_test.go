@@ -5,6 +5,8 @@ package datasource_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,7 +14,9 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
+	"github.com/netlens/netlens/pkg/models"
 	"github.com/netlens/netlens/pkg/plugin"
+	"github.com/netlens/netlens/tests/agentproc"
 	"github.com/netlens/netlens/tests/grafanahost"
 	"github.com/netlens/netlens/tests/testenv"
 )
@@ -27,27 +31,45 @@ func start(t *testing.T) (*grafanahost.Host, context.Context) {
 
 var promDS = grafanahost.DataSource{UID: "netlens-prom", URL: "http://prometheus.example:9090", JSONData: `{"mode":"prometheus"}`}
 
-// "Save & test" on valid settings succeeds and says exactly what was checked.
-func TestCheckHealthValidSettings(t *testing.T) {
+// startAgent runs a real agent without drop counting (no root needed) and
+// returns a direct-mode data source reading it.
+func startAgent(t *testing.T) (*agentproc.Agent, grafanahost.DataSource) {
+	t.Helper()
+	a := agentproc.Start(t, "--drop-source", "none", "--bpffs-path", "", "--state-dir", "", "--history-interval", "1s")
+	return a, grafanahost.DataSource{UID: "netlens-direct", JSONData: fmt.Sprintf(`{"mode":"direct","agentUrls":["http://%s"]}`, a.Addr)}
+}
+
+// "Save & test" contacts what the settings point at: a reachable agent is
+// healthy; an unreachable Prometheus or agent is an error naming the address.
+func TestCheckHealthContactsTargets(t *testing.T) {
 	h, ctx := start(t)
-	cases := map[string]grafanahost.DataSource{
-		"prometheus": promDS,
-		"direct":     {UID: "netlens-direct", JSONData: `{"mode":"direct","agentUrls":["http://10.0.0.4:10095"],"agentDnsName":"netlens-agent.netlens.svc"}`},
+	agent, direct := startAgent(t)
+	res, err := h.CheckHealth(ctx, direct.PluginContext(plugin.ID))
+	if err != nil || res.Status != backend.HealthStatusOk || !strings.Contains(res.Message, "1 of 1") {
+		t.Fatalf("reachable agent %s: %v %+v", agent.Addr, err, res)
 	}
-	for name, ds := range cases {
+	closed := closedAddress(t)
+	for _, ds := range []grafanahost.DataSource{
+		{UID: "prom-down", URL: "http://" + closed, JSONData: `{"mode":"prometheus"}`},
+		{UID: "agent-down", JSONData: fmt.Sprintf(`{"mode":"direct","agentUrls":["http://%s"]}`, closed)},
+	} {
 		res, err := h.CheckHealth(ctx, ds.PluginContext(plugin.ID))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if res.Status != backend.HealthStatusOk {
-			t.Fatalf("%s: status %v: %s", name, res.Status, res.Message)
-		}
-		for _, want := range []string{"Settings are valid", "mode " + name, "Connectivity was not tested"} {
-			if !strings.Contains(res.Message, want) {
-				t.Errorf("%s: message %q lacks %q", name, res.Message, want)
-			}
+		if err != nil || res.Status != backend.HealthStatusError || !strings.Contains(res.Message, closed) {
+			t.Errorf("%s: %v %+v, want an error naming %s", ds.UID, err, res, closed)
 		}
 	}
+}
+
+// closedAddress is a loopback address nothing listens on.
+func closedAddress(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
 }
 
 // Bad settings fail the health check with a message naming the problem, and
@@ -87,14 +109,14 @@ func TestCheckHealthReportsBadSettings(t *testing.T) {
 // from the new settings.
 func TestCheckHealthFollowsSettingsChanges(t *testing.T) {
 	h, ctx := start(t)
-	ds := grafanahost.DataSource{UID: "changing", JSONData: `{}`}
+	_, direct := startAgent(t)
+	ds := grafanahost.DataSource{UID: direct.UID, JSONData: `{}`}
 	pCtx := ds.PluginContext(plugin.ID)
 	res, err := h.CheckHealth(ctx, pCtx)
 	if err != nil || res.Status != backend.HealthStatusError {
 		t.Fatalf("before the fix: %v %+v", err, res)
 	}
-	ds.URL = "http://prometheus:9090"
-	pCtx = ds.PluginContext(plugin.ID)
+	pCtx = direct.PluginContext(plugin.ID)
 	pCtx.DataSourceInstanceSettings.Updated = time.Now().Add(time.Minute)
 	res, err = h.CheckHealth(ctx, pCtx)
 	if err != nil || res.Status != backend.HealthStatusOk {
@@ -102,44 +124,59 @@ func TestCheckHealthFollowsSettingsChanges(t *testing.T) {
 	}
 }
 
-// Each query gets its own answer keyed by refId; a bad query fails alone with
-// a message saying why, and query types not built yet say so plainly.
+// Each query gets its own answer keyed by refId: a good one gets frames, a
+// bad one fails alone with a message saying why (unknown type, hostile
+// group-by, malformed JSON, no or inverted or huge time range).
 func TestQueryDataAnswersEachQuery(t *testing.T) {
 	h, ctx := start(t)
+	_, direct := startAgent(t)
 	now := time.Now()
 	q := func(refID, js string) backend.DataQuery {
-		return backend.DataQuery{RefID: refID, JSON: []byte(js), TimeRange: backend.TimeRange{From: now.Add(-time.Hour), To: now},
+		return backend.DataQuery{RefID: refID, JSON: []byte(js), TimeRange: backend.TimeRange{From: now.Add(-5 * time.Minute), To: now},
 			Interval: 15 * time.Second, MaxDataPoints: 1000}
 	}
+	noRange := q("F", `{"queryType":"drops"}`)
+	noRange.TimeRange = backend.TimeRange{}
+	inverted := q("G", `{"queryType":"drops"}`)
+	inverted.TimeRange = backend.TimeRange{From: now, To: now.Add(-time.Hour)}
+	huge := q("H", `{"queryType":"drops"}`)
+	huge.TimeRange = backend.TimeRange{From: now.Add(-5 * 365 * 24 * time.Hour), To: now}
 	resp, err := h.QueryData(ctx, &backend.QueryDataRequest{
-		PluginContext: promDS.PluginContext(plugin.ID),
+		PluginContext: direct.PluginContext(plugin.ID),
 		Queries: []backend.DataQuery{
-			q("A", `{"queryType":"drops","groupBy":["reason"]}`),
+			q("A", `{"queryType":"nodes"}`),
 			q("B", `{"queryType":"flows"}`),
 			q("C", `{"queryType":"podDrops","groupBy":["pod) or vector(1"]}`),
+			q("D", `{"queryType":`),
+			q("E", `{"queryType":"drops","value":"bits"}`),
+			noRange, inverted, huge,
 		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]struct {
-		status backend.Status
-		msg    string
-	}{
-		"A": {http.StatusNotImplemented, `query type "drops" is not implemented yet`},
-		"B": {http.StatusBadRequest, `unknown query type "flows"`},
-		"C": {http.StatusBadRequest, `cannot group by "pod) or vector(1"`},
+	if a := resp.Responses["A"]; a.Error != nil || len(a.Frames) == 0 {
+		t.Fatalf("A: %v, %d frames", a.Error, len(a.Frames))
 	}
-	if len(resp.Responses) != len(want) {
-		t.Fatalf("got %d responses, want %d", len(resp.Responses), len(want))
+	want := map[string]string{
+		"B": `unknown query type "flows"`,
+		"C": `cannot group by "pod) or vector(1"`,
+		"D": "query is not valid JSON",
+		"E": `value "bits" is not supported`,
+		"F": "no time range",
+		"G": "ends",
+		"H": "longer than the 400 days",
 	}
-	for ref, w := range want {
+	if len(resp.Responses) != len(want)+1 {
+		t.Fatalf("got %d responses, want %d", len(resp.Responses), len(want)+1)
+	}
+	for ref, msg := range want {
 		r, ok := resp.Responses[ref]
 		if !ok {
 			t.Fatalf("no response for %s", ref)
 		}
-		if r.Error == nil || r.Status != w.status || !strings.Contains(r.Error.Error(), w.msg) {
-			t.Errorf("%s: got status %d error %v, want %d %q", ref, r.Status, r.Error, w.status, w.msg)
+		if r.Error == nil || r.Status != http.StatusBadRequest || !strings.Contains(r.Error.Error(), msg) {
+			t.Errorf("%s: got status %d error %v, want 400 %q", ref, r.Status, r.Error, msg)
 		}
 	}
 }
@@ -161,36 +198,87 @@ func TestQueryDataReportsBadSettings(t *testing.T) {
 	}
 }
 
-// Unknown resources are a JSON 404 naming the path.
-func TestCallResourceUnknownPath(t *testing.T) {
-	h, ctx := start(t)
+func callResource(t *testing.T, h *grafanahost.Host, ctx context.Context, ds grafanahost.DataSource, path string) (int, []byte) {
+	t.Helper()
 	resp, err := h.CallResource(ctx, &backend.CallResourceRequest{
-		PluginContext: promDS.PluginContext(plugin.ID),
-		Path:          "no-such-thing", Method: http.MethodGet, URL: "no-such-thing",
+		PluginContext: ds.PluginContext(plugin.ID), Path: path, Method: http.MethodGet, URL: path,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body struct{ Error string }
-	if resp.Status != http.StatusNotFound || json.Unmarshal(resp.Body, &body) != nil || !strings.Contains(body.Error, "no-such-thing") {
-		t.Fatalf("got %d %s", resp.Status, resp.Body)
+	return resp.Status, resp.Body
+}
+
+// Resources answer the editors and variables: node names from the agents,
+// the reason catalog; unknown paths and labels are JSON 404s naming them.
+func TestCallResources(t *testing.T) {
+	h, ctx := start(t)
+	agent, direct := startAgent(t)
+	status := agent.Status(t)
+	code, body := callResource(t, h, ctx, direct, "values/node")
+	var nodes []string
+	if code != 200 || json.Unmarshal(body, &nodes) != nil || len(nodes) != 1 || nodes[0] != status.Node {
+		t.Fatalf("values/node: %d %s, want [%q]", code, body, status.Node)
+	}
+	code, body = callResource(t, h, ctx, direct, "reasons")
+	var catalog []struct{ Reason, Meaning string }
+	if code != 200 || json.Unmarshal(body, &catalog) != nil || len(catalog) < 100 {
+		t.Fatalf("reasons: %d, %d entries", code, len(catalog))
+	}
+	for path, want := range map[string]string{"no-such-thing": "no-such-thing", "values/secret": `no values of "secret"`, "values/node?step=1": `unknown parameter "step"`} {
+		code, body := callResource(t, h, ctx, direct, path)
+		var e struct{ Error string }
+		if code < 400 || json.Unmarshal(body, &e) != nil || !strings.Contains(e.Error, want) {
+			t.Errorf("%s: got %d %s, want an error containing %q", path, code, body, want)
+		}
 	}
 }
 
-// No Live channel is served yet: subscriptions are refused as not found, and a
-// stream run anyway ends with an error instead of hanging.
-func TestStreamsRefuseUnknownChannels(t *testing.T) {
+// Prometheus mode serves no Live channel: subscriptions are refused as not
+// found, and a stream run anyway ends with an error instead of hanging.
+func TestStreamsNeedDirectMode(t *testing.T) {
 	h, ctx := start(t)
 	pCtx := promDS.PluginContext(plugin.ID)
-	sub, err := h.SubscribeStream(ctx, &backend.SubscribeStreamRequest{PluginContext: pCtx, Path: "events/all"})
+	sub, err := h.SubscribeStream(ctx, &backend.SubscribeStreamRequest{PluginContext: pCtx, Path: "events/e30"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sub.Status != backend.SubscribeStreamStatusNotFound {
 		t.Fatalf("subscribe status %v, want not found", sub.Status)
 	}
-	err = h.RunStream(ctx, &backend.RunStreamRequest{PluginContext: pCtx, Path: "events/all"}, func([]byte) error { return nil })
-	if err == nil || !strings.Contains(err.Error(), `unknown stream "events/all"`) {
+	err = h.RunStream(ctx, &backend.RunStreamRequest{PluginContext: pCtx, Path: "events/e30"}, func([]byte) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "need direct mode") {
 		t.Fatalf("RunStream error = %v", err)
+	}
+}
+
+// Direct mode through the plugin answers every query type with frames from
+// a real agent, except promql, which needs Prometheus and says so; the
+// events query points its frame at the live channel of this data source.
+func TestDirectModeAnswersEveryQueryType(t *testing.T) {
+	h, ctx := start(t)
+	_, direct := startAgent(t)
+	now := time.Now()
+	for _, qt := range models.QueryTypes {
+		resp, err := h.QueryData(ctx, &backend.QueryDataRequest{PluginContext: direct.PluginContext(plugin.ID), Queries: []backend.DataQuery{{
+			RefID: "A", TimeRange: backend.TimeRange{From: now.Add(-5 * time.Minute), To: now}, Interval: time.Second, MaxDataPoints: 1000,
+			JSON: []byte(fmt.Sprintf(`{"queryType":%q,"expr":"up"}`, qt)),
+		}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := resp.Responses["A"]
+		switch {
+		case qt == models.QueryPromQL:
+			if r.Error == nil || !strings.Contains(r.Error.Error(), "need prometheus mode") {
+				t.Errorf("promql in direct mode: %v", r.Error)
+			}
+		case r.Error != nil || len(r.Frames) == 0:
+			t.Errorf("%s: error %v, %d frames", qt, r.Error, len(r.Frames))
+		case qt == models.QueryEvents:
+			if m := r.Frames[0].Meta; m == nil || !strings.HasPrefix(m.Channel, "ds/"+direct.UID+"/events/") {
+				t.Errorf("events frame meta %+v, want a channel of this data source", m)
+			}
+		}
 	}
 }
