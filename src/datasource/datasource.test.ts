@@ -1,7 +1,7 @@
 import { ScopedVars } from '@grafana/data';
 import { TemplateSrv } from '@grafana/runtime';
 
-import { expandFilterValue } from './datasource';
+import { expandFilterValue, parseVariableQuery } from './datasource';
 
 // A template service with one multi-value variable ($ns) and one single value ($node).
 const vars: Record<string, string | string[]> = { ns: ['kube-system', 'default'], node: 'aks-1' };
@@ -34,5 +34,23 @@ describe('expandFilterValue', () => {
     const hostile = 'a"} or vector(1) or {x="';
     expect(expandFilterValue(srv, hostile, {})).toEqual([hostile]);
     expect(expandFilterValue(srv, '$unknown', {})).toEqual(['$unknown']);
+  });
+});
+
+describe('parseVariableQuery', () => {
+  it('reads a label alone', () => {
+    expect(parseVariableQuery(' node ')).toEqual({ label: 'node', filters: {} });
+  });
+
+  it('reads filters, repeated and comma-separated, keeping variables for later expansion', () => {
+    expect(parseVariableQuery('pod?namespace=$namespace&node=a,b&node=c')).toEqual({
+      label: 'pod',
+      filters: { namespace: ['$namespace'], node: ['a', 'b', 'c'] },
+    });
+  });
+
+  it('rejects unknown labels and filters with a message saying what is wanted', () => {
+    expect(() => parseVariableQuery('secret')).toThrow(/start with one of node, namespace, pod, reason, interface/);
+    expect(() => parseVariableQuery('pod?url=http://x')).toThrow(/unknown filter "url"/);
   });
 });

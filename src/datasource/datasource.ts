@@ -1,4 +1,4 @@
-import { CoreApp, DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
+import { CoreApp, DataQueryRequest, DataSourceInstanceSettings, MetricFindValue, ScopedVars } from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv, TemplateSrv } from '@grafana/runtime';
 
 import { DEFAULT_QUERY, Filters, NetlensOptions, NetlensQuery } from './types';
@@ -10,6 +10,28 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
 
   getDefaultQuery(_: CoreApp): Partial<NetlensQuery> {
     return DEFAULT_QUERY;
+  }
+
+  /**
+   * Template variable queries: a label whose values to list (node, namespace,
+   * pod, reason, interface), optionally followed by filters in query-string
+   * form, e.g. `pod?namespace=$namespace&node=$node`. The backend answers from
+   * Prometheus or the agents over the dashboard's time range.
+   */
+  async metricFindQuery(query: string, options?: Partial<DataQueryRequest<NetlensQuery>>): Promise<MetricFindValue[]> {
+    const { label, filters } = parseVariableQuery(query);
+    const srv = getTemplateSrv();
+    const scopedVars = options?.scopedVars ?? {};
+    const params: Record<string, string[] | number> = {};
+    for (const [key, values] of Object.entries(filters)) {
+      params[key] = values.flatMap((v) => expandFilterValue(srv, v, scopedVars));
+    }
+    if (options?.range) {
+      params.from = options.range.from.valueOf();
+      params.to = options.range.to.valueOf();
+    }
+    const values: string[] = await this.getResource(`values/${label}`, params);
+    return values.map((text) => ({ text }));
   }
 
   // Variables expand here into plain filter values; the backend escapes them
@@ -45,4 +67,24 @@ export function expandFilterValue(srv: TemplateSrv, value: string, scopedVars: S
     return collected;
   }
   return [replaced];
+}
+
+export const VARIABLE_LABELS = ['node', 'namespace', 'pod', 'reason', 'interface'] as const;
+const FILTER_KEYS = ['cluster', 'node', 'namespace', 'pod', 'reason', 'interface'];
+
+/** Parses `label` or `label?key=value&key=value` (values may repeat or be comma-separated). */
+export function parseVariableQuery(query: string): { label: string; filters: Record<string, string[]> } {
+  const [rawLabel, rawFilters = ''] = query.trim().split('?', 2);
+  const label = rawLabel.trim();
+  if (!(VARIABLE_LABELS as readonly string[]).includes(label)) {
+    throw new Error(`Variable query "${query}": start with one of ${VARIABLE_LABELS.join(', ')}, e.g. pod?namespace=$namespace`);
+  }
+  const filters: Record<string, string[]> = {};
+  for (const [key, value] of new URLSearchParams(rawFilters)) {
+    if (!FILTER_KEYS.includes(key)) {
+      throw new Error(`Variable query "${query}": unknown filter "${key}", want ${FILTER_KEYS.join(', ')}`);
+    }
+    filters[key] = [...(filters[key] ?? []), ...value.split(',').filter((v) => v !== '')];
+  }
+  return { label, filters };
 }
