@@ -183,7 +183,7 @@ func evaluate(in Input, sp spec, groupBy []string, keepName bool, g Grid, rate b
 		if keepName {
 			lbls["__name__"] = s.Labels["__name__"]
 		}
-		for _, l := range append(slices.Clone(groupBy), sp.target(s.Labels["__name__"]).always...) {
+		for _, l := range append(slices.Clone(groupBy), sp.target(s.Labels["__name__"]).Always...) {
 			v := s.Labels[l]
 			if l == "node" {
 				v = in.Node
@@ -279,10 +279,10 @@ func timeSeriesFrames(groups []Group, g Grid, sp spec, q models.Query, rate bool
 				lbls[k] = v
 			}
 		}
-		name := DisplayName(lbls, q.LegendFormat, t.key, append(slices.Clone(q.GroupBy), t.always...), string(q.QueryType))
-		unit := t.unitValue
+		name := DisplayName(lbls, q.LegendFormat, t.Key, append(slices.Clone(q.GroupBy), t.Always...), string(q.QueryType))
+		unit := t.UnitValue
 		if rate {
-			unit = t.unitRate
+			unit = t.UnitRate
 		}
 		val := data.NewField(data.TimeSeriesValueFieldName, lbls, vs)
 		val.Config = &data.FieldConfig{DisplayNameFromDS: name, Unit: unit}
@@ -386,17 +386,17 @@ func (r *Reader) nodesQuery(ctx context.Context, q models.Query) backend.DataRes
 
 // valueSources are the metrics (and the filters they carry) Values reads a label from.
 var (
-	podDropTarget = target{metric: "netlens_pod_drop_packets_total", labels: []string{"namespace", "pod", "reason"}}
+	podDropTarget = query.Target{Metric: "netlens_pod_drop_packets_total", Labels: []string{"namespace", "pod", "reason"}}
 	valueSources  = map[query.Label][]spec{
-		query.LabelNamespace: {{[]target{podDropTarget}}},
-		query.LabelPod:       {{[]target{podDropTarget}}},
+		query.LabelNamespace: {{[]query.Target{podDropTarget}}},
+		query.LabelPod:       {{[]query.Target{podDropTarget}}},
 		query.LabelReason: {
-			{[]target{{metric: "netlens_drop_packets_total", labels: []string{"reason"}}}},
-			{[]target{podDropTarget}},
+			{[]query.Target{{Metric: "netlens_drop_packets_total", Labels: []string{"reason"}}}},
+			{[]query.Target{podDropTarget}},
 		},
-		query.LabelInterface: {{[]target{
-			{metric: "netlens_interface_packets_total", labels: []string{"interface"}},
-			{metric: "netlens_nic_rx_buffer_exhausted_total", labels: []string{"interface"}},
+		query.LabelInterface: {{[]query.Target{
+			{Metric: "netlens_interface_packets_total", Labels: []string{"interface"}},
+			{Metric: "netlens_nic_rx_buffer_exhausted_total", Labels: []string{"interface"}},
 		}}},
 	}
 )
@@ -481,7 +481,7 @@ func (r *Reader) Values(ctx context.Context, label query.Label, f models.Filters
 func carries(sp spec, f models.Filters) bool {
 	for l, vals := range filterLists(f) {
 		for _, t := range sp.targets {
-			if len(vals) > 0 && !slices.Contains(t.labels, l) {
+			if len(vals) > 0 && !slices.Contains(t.Labels, l) {
 				return false
 			}
 		}

@@ -2,71 +2,31 @@ package direct
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/netlens/netlens/pkg/models"
+	"github.com/netlens/netlens/pkg/query"
 )
 
-// target is one metric a query type reads, as the Prometheus mode's
-// targets (pkg/prometheus): a key naming its series when a query has
-// several, the labels it carries (filters on others do not apply), labels it
-// is always grouped by, and its units.
-type target struct {
-	key, metric         string
-	labels              []string
-	always              []string
-	unitRate, unitValue string
-}
-
-// spec is what one query type reads from the agents.
+// spec is what one query type reads from the agents: the netlens_* metrics
+// of the metric contract, the same as the Prometheus mode's (query.NetlensTargets).
 type spec struct {
-	targets []target
+	targets []query.Target
 }
 
-func (sp spec) target(metric string) target {
+func (sp spec) target(metric string) query.Target {
 	for _, t := range sp.targets {
-		if t.metric == metric {
+		if t.Metric == metric {
 			return t
 		}
 	}
-	return target{metric: metric}
+	return query.Target{Metric: metric}
 }
 
-// specFor maps a query type (and value: packets|bytes) to metrics, the same
-// as the Prometheus mode (docs/datasource.md).
 func specFor(q models.Query) (spec, error) {
-	v, ur, uv := "packets", "pps", "short"
-	if q.Value == "bytes" {
-		v, ur, uv = "bytes", "Bps", "decbytes"
-	}
-	switch q.QueryType {
-	case models.QueryDrops:
-		return spec{[]target{{metric: "netlens_drop_" + v + "_total", labels: []string{"reason", "location", "protocol"}, unitRate: ur, unitValue: uv}}}, nil
-	case models.QueryPodDrops:
-		return spec{[]target{{metric: "netlens_pod_drop_" + v + "_total", labels: []string{"namespace", "pod", "workload", "direction", "reason"}, unitRate: ur, unitValue: uv}}}, nil
-	case models.QueryNIC:
-		return spec{[]target{
-			{key: "rx_buffer_exhausted", metric: "netlens_nic_rx_buffer_exhausted_total", labels: []string{"interface", "driver", "counter"}, unitRate: "pps", unitValue: "short"},
-			{key: "rx_cache_full", metric: "netlens_nic_rx_cache_full_total", labels: []string{"interface", "driver"}, unitRate: "cps", unitValue: "short"},
-			{key: "nic_stat", metric: "netlens_nic_stat_total", labels: []string{"interface", "driver", "queue", "stat"}, always: []string{"stat"}, unitRate: "cps", unitValue: "short"},
-		}}, nil
-	case models.QueryInterfaces:
-		l := []string{"interface", "direction"}
-		return spec{[]target{
-			{key: v, metric: "netlens_interface_" + v + "_total", labels: l, always: []string{"direction"}, unitRate: ur, unitValue: uv},
-			{key: "dropped", metric: "netlens_interface_dropped_total", labels: l, always: []string{"direction"}, unitRate: "pps", unitValue: "short"},
-			{key: "errors", metric: "netlens_interface_errors_total", labels: l, always: []string{"direction"}, unitRate: "pps", unitValue: "short"},
-		}}, nil
-	case models.QueryNetstat:
-		return spec{[]target{
-			{key: "netstat", metric: "netlens_netstat_total", labels: []string{"group", "name"}, always: []string{"group", "name"}, unitRate: "cps", unitValue: "short"},
-			{key: "softnet_dropped", metric: "netlens_softnet_dropped_total", labels: []string{"cpu"}, unitRate: "pps", unitValue: "short"},
-			{key: "softnet_time_squeeze", metric: "netlens_softnet_time_squeeze_total", labels: []string{"cpu"}, unitRate: "cps", unitValue: "short"},
-			{key: "conntrack", metric: "netlens_conntrack_stat_total", labels: []string{"name"}, always: []string{"name"}, unitRate: "cps", unitValue: "short"},
-		}}, nil
+	if ts := query.NetlensTargets(q); ts != nil {
+		return spec{ts}, nil
 	}
 	return spec{}, fmt.Errorf("query type %q has no series in direct mode", q.QueryType)
 }
@@ -86,16 +46,16 @@ func selectors(sp spec, f models.Filters) (sels []string, ignored []string, err 
 		var matchers []string
 		for _, l := range []string{"namespace", "pod", "reason", "interface"} {
 			vals := byLabel[l]
-			if len(vals) == 0 || !slices.Contains(t.labels, l) {
+			if len(vals) == 0 || !slices.Contains(t.Labels, l) {
 				continue
 			}
 			if len(vals) > maxFilterValues {
 				return nil, nil, fmt.Errorf("filter %s has %d values, more than %d", l, len(vals), maxFilterValues)
 			}
 			used[l] = true
-			matchers = append(matchers, Matcher(l, vals))
+			matchers = append(matchers, query.Matcher(l, vals))
 		}
-		s := t.metric
+		s := t.Metric
 		if len(matchers) > 0 {
 			s += "{" + strings.Join(matchers, ",") + "}"
 		}
@@ -117,24 +77,4 @@ func selectors(sp spec, f models.Filters) (sels []string, ignored []string, err 
 
 func filterLists(f models.Filters) map[string][]string {
 	return map[string][]string{"namespace": f.Namespace, "pod": f.Pod, "reason": f.Reason, "interface": f.Interface}
-}
-
-// Matcher is a PromQL label matcher selecting series whose label equals one
-// of values: `label="v"` for one value, `label=~"v1|v2"` (each value quoted
-// as a literal with regexp.QuoteMeta) for several. Values are escaped as
-// PromQL (Go) string literals, so quotes, backslashes, newlines and any
-// other byte stay inside the string. label must be a known label name: it
-// is never user input.
-func Matcher(label string, values []string) string {
-	vals := slices.Clone(values)
-	slices.Sort(vals)
-	vals = slices.Compact(vals)
-	if len(vals) == 1 {
-		return label + "=" + strconv.Quote(vals[0])
-	}
-	quoted := make([]string, len(vals))
-	for i, v := range vals {
-		quoted[i] = regexp.QuoteMeta(v)
-	}
-	return label + "=~" + strconv.Quote(strings.Join(quoted, "|"))
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/netlens/netlens/agent/history"
 	"github.com/netlens/netlens/pkg/models"
+	"github.com/netlens/netlens/pkg/query"
 )
 
 var hostile = []string{
@@ -26,7 +27,7 @@ func TestMatcherHostileValues(t *testing.T) {
 	others := []string{"a", "b", "x", "anything", `a"`, "new", "vector(1)"}
 	for _, v := range hostile {
 		for _, vals := range [][]string{{v}, {v, "NO_SOCKET"}} {
-			sel := "netlens_drop_packets_total{" + Matcher("reason", vals) + "}"
+			sel := "netlens_drop_packets_total{" + query.Matcher("reason", vals) + "}"
 			ms, err := history.ParseSelector(sel)
 			if err != nil {
 				t.Fatalf("%q: %s does not parse: %v", vals, sel, err)

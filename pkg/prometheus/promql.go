@@ -2,12 +2,12 @@ package prometheus
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/netlens/netlens/pkg/models"
+	"github.com/netlens/netlens/pkg/query"
 )
 
 // Quote returns s as a PromQL double-quoted string literal. PromQL string
@@ -16,30 +16,6 @@ import (
 // quotes, newlines and other control characters are escaped, and no byte of s
 // can end the literal early.
 func Quote(s string) string { return strconv.Quote(s) }
-
-// Matcher returns a label matcher that selects any of values: `label="v"` for
-// one value, `label=~"a|b"` with each value regexp-quoted for several. label
-// is never user input (it comes from the schema tables below); values always
-// are. Duplicate values are dropped; no values means no matcher ("").
-func Matcher(label string, values []string) string {
-	var uniq []string
-	for _, v := range values {
-		if !slices.Contains(uniq, v) {
-			uniq = append(uniq, v)
-		}
-	}
-	switch len(uniq) {
-	case 0:
-		return ""
-	case 1:
-		return label + "=" + Quote(uniq[0])
-	}
-	parts := make([]string, len(uniq))
-	for i, v := range uniq {
-		parts[i] = regexp.QuoteMeta(v)
-	}
-	return label + "=~" + Quote(strings.Join(parts, "|"))
-}
 
 // target is one PromQL expression a query type is answered with.
 type target struct {
@@ -141,35 +117,13 @@ func trafficUnits(q models.Query) (string, string) {
 	return unitPPS, unitShort
 }
 
-// netlensTargets are the netlens_* metrics of the metric contract (docs/metrics.md).
+// netlensTargets are the netlens_* metrics of the metric contract
+// (query.NetlensTargets, shared with direct mode), with the node and cluster
+// labels the scrape configs add.
 func netlensTargets(q models.Query, p *plan) {
-	v := valueWord(q)
-	ur, uv := trafficUnits(q)
-	switch q.QueryType {
-	case models.QueryDrops:
-		p.targets = []target{{metric: "netlens_drop_" + v + "_total", labels: withNode("reason", "location", "protocol"), counter: true, unitRate: ur, unitValue: uv}}
-	case models.QueryPodDrops:
-		p.targets = []target{{metric: "netlens_pod_drop_" + v + "_total", labels: withNode("namespace", "pod", "workload", "direction", "reason"), counter: true, unitRate: ur, unitValue: uv}}
-	case models.QueryNIC:
-		p.targets = []target{
-			{key: "rx_buffer_exhausted", metric: "netlens_nic_rx_buffer_exhausted_total", labels: withNode("interface", "driver", "counter"), counter: true, unitRate: unitPPS, unitValue: unitShort},
-			{key: "rx_cache_full", metric: "netlens_nic_rx_cache_full_total", labels: withNode("interface", "driver"), counter: true, unitRate: unitCPS, unitValue: unitShort},
-			{key: "nic_stat", metric: "netlens_nic_stat_total", labels: withNode("interface", "driver", "queue", "stat"), always: []string{"stat"}, counter: true, unitRate: unitCPS, unitValue: unitShort},
-		}
-	case models.QueryInterfaces:
-		l := withNode("interface", "direction")
-		p.targets = []target{
-			{key: v, metric: "netlens_interface_" + v + "_total", labels: l, always: []string{"direction"}, counter: true, unitRate: ur, unitValue: uv},
-			{key: "dropped", metric: "netlens_interface_dropped_total", labels: l, always: []string{"direction"}, counter: true, unitRate: unitPPS, unitValue: unitShort},
-			{key: "errors", metric: "netlens_interface_errors_total", labels: l, always: []string{"direction"}, counter: true, unitRate: unitPPS, unitValue: unitShort},
-		}
-	case models.QueryNetstat:
-		p.targets = []target{
-			{key: "netstat", metric: "netlens_netstat_total", labels: withNode("group", "name"), always: []string{"group", "name"}, counter: true, unitRate: unitCPS, unitValue: unitShort},
-			{key: "softnet_dropped", metric: "netlens_softnet_dropped_total", labels: withNode("cpu"), counter: true, unitRate: unitPPS, unitValue: unitShort},
-			{key: "softnet_time_squeeze", metric: "netlens_softnet_time_squeeze_total", labels: withNode("cpu"), counter: true, unitRate: unitCPS, unitValue: unitShort},
-			{key: "conntrack", metric: "netlens_conntrack_stat_total", labels: withNode("name"), always: []string{"name"}, counter: true, unitRate: unitCPS, unitValue: unitShort},
-		}
+	for _, t := range query.NetlensTargets(q) {
+		p.targets = append(p.targets, target{key: t.Key, metric: t.Metric, labels: withNode(t.Labels...), always: t.Always,
+			counter: true, unitRate: t.UnitRate, unitValue: t.UnitValue})
 	}
 }
 
@@ -282,7 +236,7 @@ func (t target) selector(f models.Filters) string {
 	ms := slices.Clone(t.fixed)
 	for _, fl := range filterLabels(f) {
 		if len(fl.values) > 0 && slices.Contains(t.labels, fl.label) {
-			ms = append(ms, Matcher(t.storedName(fl.label), fl.values))
+			ms = append(ms, query.Matcher(t.storedName(fl.label), fl.values))
 		}
 	}
 	if len(ms) == 0 {
