@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/netlens/netlens/agent/api"
+	"github.com/netlens/netlens/agent/drops"
 	"github.com/netlens/netlens/tests/lab"
 	"github.com/netlens/netlens/tests/testenv"
 )
@@ -148,6 +149,19 @@ func StartWith(t testing.TB, opts Options, args ...string) *Agent {
 		t.Fatalf("agent did not start within 60s:\n%s", a.log.String())
 	}
 	return nil
+}
+
+// DropFlags are flags for an agent counting drops in one test: the pod
+// inventory, its own state directory and pin path (the pins are removed
+// after the test), and a short drain interval.
+func DropFlags(t testing.TB, podsPath string) []string {
+	t.Helper()
+	pin := fmt.Sprintf("/sys/fs/bpf/netlens-test-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "_"))
+	t.Cleanup(func() {
+		_ = drops.Unpin(pin)
+		_ = os.Remove(pin)
+	})
+	return []string{"--pods-file", podsPath, "--state-dir", t.TempDir(), "--bpffs-path", pin, "--drain-interval", "1s"}
 }
 
 // Stop sends SIGTERM and waits for a clean exit.

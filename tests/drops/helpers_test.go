@@ -6,17 +6,12 @@
 package drops_test
 
 import (
-	"fmt"
-	"net"
-	"net/netip"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/netlens/netlens/agent/drops"
 	"github.com/netlens/netlens/tests/agentproc"
 	"github.com/netlens/netlens/tests/lab"
 	"github.com/netlens/netlens/tests/testenv"
@@ -26,18 +21,6 @@ func requirePrivileges(t *testing.T) {
 	t.Helper()
 	testenv.RequireBTF(t)
 	testenv.RequireCommands(t, "ip", "iptables", "ip6tables", "nft", "ping", "sysctl")
-}
-
-// agentFlags isolate an agent's pins and state for one test; the pins are
-// removed afterwards.
-func agentFlags(t *testing.T, podsPath string) []string {
-	t.Helper()
-	pin := fmt.Sprintf("/sys/fs/bpf/netlens-test-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "_"))
-	t.Cleanup(func() {
-		_ = drops.Unpin(pin)
-		_ = os.Remove(pin)
-	})
-	return []string{"--pods-file", podsPath, "--state-dir", t.TempDir(), "--bpffs-path", pin, "--drain-interval", "1s"}
 }
 
 // podDrops is the agent's netlens_pod_drop_packets_total (or bytes) of a pod.
@@ -56,26 +39,6 @@ func eventually(t *testing.T, a *agentproc.Agent, cond func(agentproc.Metrics) b
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// ruleCounter returns packets and bytes of the iptables (or ip6tables) FORWARD
-// rule with the given comment, in the lab's node namespace.
-func ruleCounter(t *testing.T, l *lab.Lab, cmd, comment string) (uint64, uint64) {
-	t.Helper()
-	out := l.MustNodeRun(cmd, "-L", "FORWARD", "-v", "-n", "-x")
-	for _, line := range strings.Split(out, "\n") {
-		if strings.Contains(line, "/* "+comment+" */") {
-			f := strings.Fields(line)
-			p, err1 := strconv.ParseUint(f[0], 10, 64)
-			b, err2 := strconv.ParseUint(f[1], 10, 64)
-			if err1 != nil || err2 != nil {
-				t.Fatalf("bad %s line %q", cmd, line)
-			}
-			return p, b
-		}
-	}
-	t.Fatalf("no %s rule %q:\n%s", cmd, comment, out)
-	return 0, 0
 }
 
 var nftCounterRE = regexp.MustCompile(`counter packets (\d+) bytes (\d+).*comment "([^"]+)"`)
@@ -131,17 +94,4 @@ func procNetCounter(t *testing.T, run func(...string) (string, error), file, gro
 	}
 	t.Fatalf("no %s %s in %s", group, name, file)
 	return 0
-}
-
-// sendSYNs opens n TCP connections to dst, each abandoned after 50ms, so that
-// each sends one SYN (the socket is gone before a retransmission).
-func sendSYNs(dst netip.AddrPort, n int) error {
-	for range n {
-		c, err := net.DialTimeout("tcp", dst.String(), 50*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return fmt.Errorf("connection to %s succeeded through a deny rule", dst)
-		}
-	}
-	return nil
 }

@@ -23,7 +23,7 @@ func TestRestartAndRuleRemovalLoseNothing(t *testing.T) {
 	requirePrivileges(t)
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
-	flags := agentFlags(t, lab.PodsFile(t, a, b))
+	flags := agentproc.DropFlags(t, lab.PodsFile(t, a, b))
 	l.MustNodeRun("iptables", "-I", "FORWARD", "-s", a.IPv4.String(), "-d", b.IPv4.String(), "-p", "udp", "--dport", "7000",
 		"-m", "comment", "--comment", "nl-restart", "-j", "DROP")
 
@@ -123,7 +123,7 @@ func TestPodSeriesBoundedAndRemoved(t *testing.T) {
 	l := lab.New(t)
 	a, b, c := l.AddPod("a"), l.AddPod("b"), l.AddPod("c")
 	pods := lab.PodsFile(t, a, b, c)
-	agent := agentproc.Start(t, append(agentFlags(t, pods), "--max-pod-series", "2")...)
+	agent := agentproc.Start(t, append(agentproc.DropFlags(t, pods), "--max-pod-series", "2")...)
 
 	// a -> b, a -> c: four series wanted (a egress, b and c ingress; a twice
 	// would be one series), only two allowed.
@@ -180,7 +180,7 @@ func TestTracepointSourceAgent(t *testing.T) {
 	requirePrivileges(t)
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
-	agent := agentproc.Start(t, append(agentFlags(t, lab.PodsFile(t, a, b)), "--drop-source", "tracepoint")...)
+	agent := agentproc.Start(t, append(agentproc.DropFlags(t, lab.PodsFile(t, a, b)), "--drop-source", "tracepoint")...)
 	if st := agent.Status(t); st.DropSource != "tracepoint" {
 		t.Fatalf("status drop source %q", st.DropSource)
 	}
@@ -206,7 +206,7 @@ func TestTracepointSourceAgent(t *testing.T) {
 func TestUnusableDropSourceKeepsAgentUp(t *testing.T) {
 	requirePrivileges(t)
 	pods := lab.PodsFile(t)
-	agent := agentproc.Start(t, append(agentFlags(t, pods), "--drop-source", "kprobe")...)
+	agent := agentproc.Start(t, append(agentproc.DropFlags(t, pods), "--drop-source", "kprobe")...)
 	st := agent.Status(t)
 	if st.DropSource == "kprobe" {
 		testenv.KernelHas(t, "this kernel attaches kprobes, so the failure path is not taken")

@@ -22,13 +22,13 @@ const (
 func sendMixed(t *testing.T, a, b *lab.Pod) {
 	t.Helper()
 	if err := a.Do(func() error {
-		if err := sendSYNs(netip.AddrPortFrom(b.IPv4, 80), 5); err != nil {
+		if err := lab.SendSYNs(netip.AddrPortFrom(b.IPv4, 80), 5); err != nil {
 			return err
 		}
 		if err := lab.SendUDP(netip.AddrPortFrom(b.IPv4, 53), 7, 100); err != nil {
 			return err
 		}
-		if err := sendSYNs(netip.AddrPortFrom(b.IPv6, 80), 3); err != nil {
+		if err := lab.SendSYNs(netip.AddrPortFrom(b.IPv6, 80), 3); err != nil {
 			return err
 		}
 		return lab.SendUDP(netip.AddrPortFrom(b.IPv6, 53), 4, 200)
@@ -101,7 +101,7 @@ func testIptablesPolicyDrops(t *testing.T, v4, v6 string) {
 	testenv.RequireCommands(t, v4, v6)
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
-	agent := agentproc.Start(t, agentFlags(t, lab.PodsFile(t, a, b))...)
+	agent := agentproc.Start(t, agentproc.DropFlags(t, lab.PodsFile(t, a, b))...)
 
 	rules := []struct{ cmd, src, dst, comment string }{
 		{v4, a.IPv4.String(), b.IPv4.String(), "nl-tcp4"},
@@ -126,7 +126,7 @@ func testIptablesPolicyDrops(t *testing.T, v4, v6 string) {
 	var packets, bytes uint64
 	per := map[string]uint64{}
 	for _, r := range rules {
-		p, by := ruleCounter(t, l, r.cmd, r.comment)
+		p, by := l.RuleCounter(t, r.cmd, r.comment)
 		t.Logf("%s: %d packets, %d bytes", r.comment, p, by)
 		packets += p
 		bytes += by
@@ -142,7 +142,7 @@ func TestNftablesPolicyDrops(t *testing.T) {
 	requirePrivileges(t)
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
-	agent := agentproc.Start(t, agentFlags(t, lab.PodsFile(t, a, b))...)
+	agent := agentproc.Start(t, agentproc.DropFlags(t, lab.PodsFile(t, a, b))...)
 
 	l.MustNodeRun("nft", "add", "table", "bridge", "netlens")
 	l.MustNodeRun("nft", "add", "chain", "bridge", "netlens", "forward", "{ type filter hook forward priority 0; policy accept; }")
@@ -169,7 +169,7 @@ func TestDropMetricsPassPromtool(t *testing.T) {
 	testenv.RequireCommands(t, "promtool")
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
-	agent := agentproc.Start(t, agentFlags(t, lab.PodsFile(t, a, b))...)
+	agent := agentproc.Start(t, agentproc.DropFlags(t, lab.PodsFile(t, a, b))...)
 	if err := a.Do(func() error { return lab.SendUDP(netip.AddrPortFrom(b.IPv4, 9), 3, 10) }); err != nil {
 		t.Fatal(err)
 	}

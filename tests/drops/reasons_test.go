@@ -63,7 +63,7 @@ func TestKernelReasonsMatchSNMP(t *testing.T) {
 	requirePrivileges(t)
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
-	agent := agentproc.Start(t, agentFlags(t, lab.PodsFile(t, a, b))...)
+	agent := agentproc.Start(t, agentproc.DropFlags(t, lab.PodsFile(t, a, b))...)
 	outside := netip.MustParseAddr("203.0.113.5")
 
 	step(t, agent, b, "ingress", "NO_SOCKET",

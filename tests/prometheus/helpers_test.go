@@ -9,10 +9,6 @@ package prometheus_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/netip"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,11 +16,9 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
-	"github.com/netlens/netlens/agent/drops"
 	"github.com/netlens/netlens/pkg/models"
 	"github.com/netlens/netlens/pkg/prometheus"
 	"github.com/netlens/netlens/pkg/query"
-	"github.com/netlens/netlens/tests/lab"
 )
 
 func reader(t *testing.T, url, jsonData string) *prometheus.Reader {
@@ -98,50 +92,6 @@ func describe(frames data.Frames) string {
 		fmt.Fprintf(&b, "%v: last %v (%d points)\n", f.Fields[1].Labels, last(f.Fields[1]), f.Fields[1].Len())
 	}
 	return b.String()
-}
-
-// agentFlags isolate an agent's pins and state for one test.
-func agentFlags(t *testing.T, podsPath string) []string {
-	t.Helper()
-	pin := fmt.Sprintf("/sys/fs/bpf/netlens-test-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "_"))
-	t.Cleanup(func() {
-		_ = drops.Unpin(pin)
-		_ = os.Remove(pin)
-	})
-	return []string{"--pods-file", podsPath, "--state-dir", t.TempDir(), "--bpffs-path", pin, "--drain-interval", "1s"}
-}
-
-// ruleCounter returns packets and bytes of the iptables FORWARD rule with the
-// given comment, in the lab's node namespace: the ground truth.
-func ruleCounter(t *testing.T, l *lab.Lab, comment string) (uint64, uint64) {
-	t.Helper()
-	out := l.MustNodeRun("iptables", "-L", "FORWARD", "-v", "-n", "-x")
-	for _, line := range strings.Split(out, "\n") {
-		if strings.Contains(line, "/* "+comment+" */") {
-			f := strings.Fields(line)
-			p, err1 := strconv.ParseUint(f[0], 10, 64)
-			b, err2 := strconv.ParseUint(f[1], 10, 64)
-			if err1 != nil || err2 != nil {
-				t.Fatalf("bad iptables line %q", line)
-			}
-			return p, b
-		}
-	}
-	t.Fatalf("no iptables rule %q:\n%s", comment, out)
-	return 0, 0
-}
-
-// sendSYNs opens n TCP connections to dst, each abandoned after 50ms, so that
-// each sends one SYN.
-func sendSYNs(dst netip.AddrPort, n int) error {
-	for range n {
-		c, err := net.DialTimeout("tcp", dst.String(), 50*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return fmt.Errorf("connection to %s succeeded through a deny rule", dst)
-		}
-	}
-	return nil
 }
 
 // eventually runs q until check accepts its frames or timeout passes, and

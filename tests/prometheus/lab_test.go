@@ -43,7 +43,7 @@ func startDropLab(t *testing.T) *dropLab {
 	testenv.RequireCommands(t, "ip", "iptables", "prometheus", "promtool")
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
-	agent := agentproc.Start(t, agentFlags(t, lab.PodsFile(t, a, b))...)
+	agent := agentproc.Start(t, agentproc.DropFlags(t, lab.PodsFile(t, a, b))...)
 	for _, r := range []struct{ proto, comment string }{{"udp", "nl-prom-udp"}, {"tcp", "nl-prom-tcp"}} {
 		l.MustNodeRun("iptables", "-I", "FORWARD", "-s", a.IPv4.String(), "-d", b.IPv4.String(), "-p", r.proto,
 			"-m", "comment", "--comment", r.comment, "-j", "DROP")
@@ -60,7 +60,7 @@ func (d *dropLab) send(t *testing.T, udp, syns int) {
 		if err := lab.SendUDP(netip.AddrPortFrom(d.b.IPv4, 53), udp, 100); err != nil {
 			return err
 		}
-		return sendSYNs(netip.AddrPortFrom(d.b.IPv4, 80), syns)
+		return lab.SendSYNs(netip.AddrPortFrom(d.b.IPv4, 80), syns)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -71,8 +71,8 @@ type truth struct{ udp, tcp, packets, bytes uint64 }
 
 func (d *dropLab) truth(t *testing.T) truth {
 	t.Helper()
-	up, ub := ruleCounter(t, d.l, "nl-prom-udp")
-	tp, tb := ruleCounter(t, d.l, "nl-prom-tcp")
+	up, ub := d.l.RuleCounter(t, "iptables", "nl-prom-udp")
+	tp, tb := d.l.RuleCounter(t, "iptables", "nl-prom-tcp")
 	return truth{udp: up, tcp: tp, packets: up + tp, bytes: ub + tb}
 }
 
