@@ -1,11 +1,20 @@
 import { CoreApp, DataQueryRequest, DataSourceInstanceSettings, MetricFindValue, ScopedVars } from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv, TemplateSrv } from '@grafana/runtime';
 
-import { DEFAULT_QUERY, Filters, NetlensOptions, NetlensQuery } from './types';
+import { DEFAULT_QUERY, Filters, Mode, NetlensOptions, NetlensQuery } from './types';
+import { parseVariableQuery } from './variableQuery';
+import { NetlensVariableSupport } from './variables';
+
+export { parseVariableQuery, formatVariableQuery, VARIABLE_LABELS } from './variableQuery';
 
 export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptions> {
+  /** Where the backend reads from; the editors say which query types need the other mode. */
+  readonly mode: Mode;
+
   constructor(instanceSettings: DataSourceInstanceSettings<NetlensOptions>) {
     super(instanceSettings);
+    this.mode = instanceSettings.jsonData?.mode ?? 'prometheus';
+    this.variables = new NetlensVariableSupport(this);
   }
 
   getDefaultQuery(_: CoreApp): Partial<NetlensQuery> {
@@ -67,24 +76,4 @@ export function expandFilterValue(srv: TemplateSrv, value: string, scopedVars: S
     return collected;
   }
   return [replaced];
-}
-
-export const VARIABLE_LABELS = ['node', 'namespace', 'pod', 'reason', 'interface'] as const;
-const FILTER_KEYS = ['cluster', 'node', 'namespace', 'pod', 'reason', 'interface'];
-
-/** Parses `label` or `label?key=value&key=value` (values may repeat or be comma-separated). */
-export function parseVariableQuery(query: string): { label: string; filters: Record<string, string[]> } {
-  const [rawLabel, rawFilters = ''] = query.trim().split('?', 2);
-  const label = rawLabel.trim();
-  if (!(VARIABLE_LABELS as readonly string[]).includes(label)) {
-    throw new Error(`Variable query "${query}": start with one of ${VARIABLE_LABELS.join(', ')}, e.g. pod?namespace=$namespace`);
-  }
-  const filters: Record<string, string[]> = {};
-  for (const [key, value] of new URLSearchParams(rawFilters)) {
-    if (!FILTER_KEYS.includes(key)) {
-      throw new Error(`Variable query "${query}": unknown filter "${key}", want ${FILTER_KEYS.join(', ')}`);
-    }
-    filters[key] = [...(filters[key] ?? []), ...value.split(',').filter((v) => v !== '')];
-  }
-  return { label, filters };
 }

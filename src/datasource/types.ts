@@ -20,6 +20,32 @@ export const QUERY_TYPES: Array<{ value: QueryType; label: string; description: 
   { value: 'promql', label: 'PromQL', description: 'A raw PromQL expression (prometheus mode)' },
 ];
 
+/** The labels a query may group by: pkg/models GroupByLabels, in the same order. */
+export const GROUP_BY_LABELS = [
+  'cluster',
+  'node',
+  'namespace',
+  'pod',
+  'workload',
+  'direction',
+  'reason',
+  'location',
+  'protocol',
+  'interface',
+  'driver',
+  'queue',
+  'stat',
+  'counter',
+  'group',
+  'name',
+  'cpu',
+] as const;
+export type GroupByLabel = (typeof GROUP_BY_LABELS)[number];
+
+/** Filters whose values the backend lists (GET /values/<label>): editors and template variables. */
+export const VALUE_LABELS = ['node', 'namespace', 'pod', 'reason', 'interface'] as const;
+export type ValueLabel = (typeof VALUE_LABELS)[number];
+
 export interface Filters {
   cluster?: string[];
   node?: string[];
@@ -45,6 +71,11 @@ export const DEFAULT_QUERY: Partial<NetlensQuery> = {
   value: 'packets',
   rate: true,
 };
+
+/** A query variable's query: the label and filters in query-string form, e.g. `pod?namespace=$namespace`. */
+export interface NetlensVariableQuery extends DataQuery {
+  query: string;
+}
 
 export interface AzureCredentials {
   authType: 'msi' | 'clientsecret';

@@ -1,8 +1,20 @@
-import React, { ChangeEvent } from 'react';
+import React, { ChangeEvent, useState } from 'react';
 import { DataSourcePluginOptionsEditorProps, SelectableValue } from '@grafana/data';
-import { Combobox, ComboboxOption, Field, FieldSet, Input, RadioButtonGroup, SecretInput, TextArea } from '@grafana/ui';
+import {
+  Alert,
+  Button,
+  Combobox,
+  ComboboxOption,
+  Field,
+  FieldSet,
+  IconButton,
+  Input,
+  RadioButtonGroup,
+  SecretInput,
+  Stack,
+} from '@grafana/ui';
 
-import { Mode, NetlensOptions, NetlensSecureOptions, PrometheusAuth, Schema } from '../types';
+import { AzureCredentials, Mode, NetlensOptions, NetlensSecureOptions, PrometheusAuth, Schema } from '../types';
 
 type Props = DataSourcePluginOptionsEditorProps<NetlensOptions, NetlensSecureOptions>;
 
@@ -27,20 +39,29 @@ const AUTHS: Array<ComboboxOption<PrometheusAuth>> = [
   { value: 'azure', label: 'Azure AD (Azure Monitor managed Prometheus)' },
 ];
 
-const AZURE_AUTHS: Array<ComboboxOption<'msi' | 'clientsecret'>> = [
+const AZURE_AUTHS: Array<ComboboxOption<AzureCredentials['authType']>> = [
   { value: 'msi', label: 'Managed identity' },
   { value: 'clientsecret', label: 'App registration (client secret)' },
 ];
 
+/** Parses a whole number of seconds; empty or invalid leaves the setting unset (the backend's default). */
+function seconds(text: string): number | undefined {
+  const n = parseInt(text, 10);
+  return Number.isNaN(n) ? undefined : n;
+}
+
 export function ConfigEditor({ options, onOptionsChange }: Props) {
   const jsonData = options.jsonData;
   const mode = jsonData.mode ?? 'prometheus';
-  const auth = jsonData.prometheusAuth ?? 'none';
+  const schema = jsonData.schema ?? 'netlens';
+  const auth = jsonData.prometheusAuth ?? (options.basicAuth ? 'basic' : 'none');
+  const azure = jsonData.azureCredentials;
 
   const setJsonData = (patch: Partial<NetlensOptions>) =>
     onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
 
-  // Secrets are write-only: the browser only learns whether one is set.
+  // Secrets are write-only: the browser only learns whether one is set, and
+  // what is typed here goes to secureJsonData alone.
   const secret = (key: keyof NetlensSecureOptions) => ({
     isConfigured: Boolean(options.secureJsonFields?.[key]),
     value: options.secureJsonData?.[key] ?? '',
@@ -54,52 +75,80 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       }),
   });
 
-  const azureIdInput = (key: 'tenantId' | 'clientId', id: string) => (
+  const azureIdInput = (key: 'tenantId' | 'clientId', id: string, placeholder?: string) => (
     <Input
       id={id}
       width={40}
-      value={jsonData.azureCredentials?.[key] ?? ''}
+      value={azure?.[key] ?? ''}
+      placeholder={placeholder}
       onChange={(e) =>
         setJsonData({
           azureCredentials: {
-            authType: 'clientsecret',
-            ...jsonData.azureCredentials,
-            [key]: e.currentTarget.value.trim(),
+            authType: azure?.authType ?? 'msi',
+            ...azure,
+            [key]: e.currentTarget.value.trim() || undefined,
           },
         })
       }
     />
   );
 
+  const timeout = jsonData.timeoutSeconds;
+  const timeoutInvalid = timeout !== undefined && (timeout < 1 || timeout > 300);
+  const scrape = jsonData.scrapeIntervalSeconds;
+  const scrapeInvalid = scrape !== undefined && scrape < 1;
+
   return (
     <>
       <FieldSet label="Source">
-        <Field label="Read from" description={MODES.find((m) => m.value === mode)?.description}>
-          <RadioButtonGroup options={MODES} value={mode} onChange={(v) => setJsonData({ mode: v })} />
+        <Field label="Read from" description={MODES.find((m) => m.value === mode)?.description} useFieldset>
+          <RadioButtonGroup
+            aria-label="Read from"
+            options={MODES}
+            value={mode}
+            onChange={(v) => setJsonData({ mode: v })}
+          />
         </Field>
         <Field
           label="Metric schema"
-          description="AKS Network Observability exports networkobservability_* metrics: fewer drop reasons and no kernel location."
+          description="Netlens: the agents' netlens_* metrics. AKS Network Observability: the managed add-on's networkobservability_* metrics, for clusters without Netlens agents."
+          useFieldset
         >
           <RadioButtonGroup
+            aria-label="Metric schema"
             options={SCHEMAS}
-            value={jsonData.schema ?? 'netlens'}
+            value={schema}
             onChange={(v) => setJsonData({ schema: v })}
           />
         </Field>
-        <Field label="Timeout (seconds)" description="For each request to Prometheus or to one agent">
+        {schema === 'retina' && (
+          <Alert severity="info" title="What the AKS Network Observability metrics cannot show">
+            <ul>
+              <li>
+                No drop location (kernel function) or protocol; only the add-on&apos;s netfilter and TCP drop reasons.
+              </li>
+              <li>No per-interface or per-queue NIC counters, no Rx cache full or receive-buffer exhaustion.</li>
+              <li>Pod drops only when the add-on&apos;s advanced (pod-level) metrics are enabled.</li>
+              <li>No softnet or conntrack counters; no agent version, kernel or drop source.</li>
+            </ul>
+            Panels say so in a notice when a query asks for something the schema lacks.
+          </Alert>
+        )}
+        <Field
+          label="Timeout (seconds)"
+          description="For each request to Prometheus or to one agent: 1 to 300 (default 10)"
+          invalid={timeoutInvalid}
+          error={timeoutInvalid ? 'Choose 1 to 300 seconds' : undefined}
+        >
           <Input
             id="netlens-timeout"
             type="number"
             min={1}
             max={300}
             width={10}
-            value={jsonData.timeoutSeconds ?? ''}
+            value={timeout ?? ''}
             placeholder="10"
-            onChange={(e) => {
-              const n = parseInt(e.currentTarget.value, 10);
-              setJsonData({ timeoutSeconds: Number.isNaN(n) ? undefined : n });
-            }}
+            onChange={(e) => setJsonData({ timeoutSeconds: seconds(e.currentTarget.value) })}
           />
         </Field>
       </FieldSet>
@@ -119,6 +168,22 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
               onChange={(e) => onOptionsChange({ ...options, url: e.currentTarget.value.trim() })}
             />
           </Field>
+          <Field
+            label="Scrape interval (seconds)"
+            description="How often Prometheus scrapes the agents: the minimum step and the base of the rate window (default 15)"
+            invalid={scrapeInvalid}
+            error={scrapeInvalid ? 'Choose at least 1 second' : undefined}
+          >
+            <Input
+              id="netlens-scrape-interval"
+              type="number"
+              min={1}
+              width={10}
+              value={scrape ?? ''}
+              placeholder="15"
+              onChange={(e) => setJsonData({ scrapeIntervalSeconds: seconds(e.currentTarget.value) })}
+            />
+          </Field>
           <Field label="Authentication">
             <Combobox
               id="netlens-prometheus-auth"
@@ -130,7 +195,12 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
                 onOptionsChange({
                   ...options,
                   basicAuth: next === 'basic',
-                  jsonData: { ...jsonData, prometheusAuth: next },
+                  jsonData: {
+                    ...jsonData,
+                    prometheusAuth: next,
+                    // Azure always needs a credential kind: start with the managed identity.
+                    azureCredentials: next === 'azure' ? (azure ?? { authType: 'msi' }) : azure,
+                  },
                 });
               }}
             />
@@ -157,18 +227,23 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           )}
           {auth === 'azure' && (
             <>
-              <Field label="Azure credentials">
+              <Field
+                label="Azure credentials"
+                description="The identity needs the Monitoring Data Reader role on the Azure Monitor workspace"
+              >
                 <Combobox
                   id="netlens-azure-auth"
                   width={40}
                   options={AZURE_AUTHS}
-                  value={jsonData.azureCredentials?.authType ?? 'msi'}
+                  value={azure?.authType ?? 'msi'}
                   onChange={(v) =>
-                    setJsonData({ azureCredentials: { ...jsonData.azureCredentials, authType: v.value } })
+                    // The IDs of one kind mean nothing for the other (a client ID names a
+                    // user-assigned identity for msi, an app registration for clientsecret).
+                    setJsonData({ azureCredentials: { authType: v.value } })
                   }
                 />
               </Field>
-              {jsonData.azureCredentials?.authType === 'clientsecret' && (
+              {azure?.authType === 'clientsecret' ? (
                 <>
                   <Field label="Tenant ID">{azureIdInput('tenantId', 'netlens-azure-tenant')}</Field>
                   <Field label="Client ID">{azureIdInput('clientId', 'netlens-azure-client')}</Field>
@@ -176,6 +251,13 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
                     <SecretInput id="netlens-azure-secret" width={40} {...secret('azureClientSecret')} />
                   </Field>
                 </>
+              ) : (
+                <Field
+                  label="Managed identity client ID"
+                  description="Only for a user-assigned identity; empty uses the system-assigned one"
+                >
+                  {azureIdInput('clientId', 'netlens-azure-msi-client', 'optional')}
+                </Field>
               )}
             </>
           )}
@@ -184,38 +266,72 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
 
       {mode === 'direct' && (
         <FieldSet label="Agents">
-          <Field label="Agent URLs" description="One per line, e.g. http://10.0.0.4:10095">
-            <TextArea
-              id="netlens-agent-urls"
-              rows={4}
-              value={(jsonData.agentUrls ?? []).join('\n')}
-              onChange={(e) =>
-                setJsonData({
-                  agentUrls: e.currentTarget.value
-                    .split('\n')
-                    .map((s) => s.trim())
-                    .filter(Boolean),
-                })
-              }
-            />
-          </Field>
+          <AgentUrls urls={jsonData.agentUrls ?? []} onChange={(agentUrls) => setJsonData({ agentUrls })} />
           <Field
             label="Agent DNS name"
-            description="A name whose A/AAAA or SRV records are the agents, e.g. the chart's headless Service"
+            description="A name whose A/AAAA records (port 10095) or SRV records (names starting with _) are the agents, e.g. the chart's headless Service; no scheme or port"
           >
             <Input
               id="netlens-agent-dns"
               width={60}
               value={jsonData.agentDnsName ?? ''}
               placeholder="netlens-agent.netlens.svc.cluster.local"
-              onChange={(e) => setJsonData({ agentDnsName: e.currentTarget.value.trim() })}
+              onChange={(e) => setJsonData({ agentDnsName: e.currentTarget.value.trim() || undefined })}
             />
           </Field>
-          <Field label="Agent token" description="Bearer token the agents require, if any">
+          <Field label="Agent token" description="Bearer token the agents require (their --token-file), if any">
             <SecretInput id="netlens-agent-token" width={60} {...secret('agentToken')} />
           </Field>
         </FieldSet>
       )}
     </>
+  );
+}
+
+interface AgentUrlsProps {
+  urls: string[];
+  onChange: (urls: string[]) => void;
+}
+
+/**
+ * One input per agent URL. Rows being edited (an empty new row) live in local
+ * state; only non-empty, trimmed URLs are stored, so the backend never sees an
+ * empty entry.
+ */
+function AgentUrls({ urls, onChange }: AgentUrlsProps) {
+  const [rows, setRows] = useState<string[]>(() => (urls.length > 0 ? urls : ['']));
+
+  const commit = (next: string[]) => {
+    setRows(next);
+    onChange(next.map((s) => s.trim()).filter(Boolean));
+  };
+
+  return (
+    <Field label="Agent URLs" description="Static agent base URLs, e.g. http://10.0.0.4:10095" useFieldset>
+      <Stack direction="column" gap={1}>
+        {rows.map((row, i) => (
+          <Stack key={i} gap={1} alignItems="center">
+            <Input
+              id={`netlens-agent-url-${i}`}
+              aria-label={`Agent URL ${i + 1}`}
+              width={60}
+              value={row}
+              placeholder="http://10.0.0.4:10095"
+              onChange={(e) => commit(rows.map((r, j) => (j === i ? e.currentTarget.value : r)))}
+            />
+            <IconButton
+              name="trash-alt"
+              tooltip={`Remove agent URL ${i + 1}`}
+              onClick={() => commit(rows.length > 1 ? rows.filter((_, j) => j !== i) : [''])}
+            />
+          </Stack>
+        ))}
+        <div>
+          <Button variant="secondary" size="sm" icon="plus" onClick={() => setRows([...rows, ''])}>
+            Add agent URL
+          </Button>
+        </div>
+      </Stack>
+    </Field>
   );
 }
