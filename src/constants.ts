@@ -7,6 +7,9 @@ export const PLUGIN_BASE_URL = `/a/${pluginJson.id}`;
 
 export enum ROUTES {
   Overview = 'overview',
+  Drops = 'drops',
+  Nic = 'nic',
+  Nodes = 'nodes',
 }
 
 export const DASHBOARD_URLS = {

@@ -1,68 +1,115 @@
-import React from 'react';
-import { DataSourceInstanceSettings } from '@grafana/data';
-import { getDataSourceSrv, PluginPage } from '@grafana/runtime';
-import { Alert, Card, EmptyState, LinkButton, Stack, TextLink } from '@grafana/ui';
+import React, { useState } from 'react';
+import { css } from '@emotion/css';
+import { GrafanaTheme2 } from '@grafana/data';
+import { PluginPage } from '@grafana/runtime';
+import { Card, Combobox, Field, Stack, TextLink, useStyles2 } from '@grafana/ui';
 
-import { DASHBOARD_URLS, DATASOURCE_PLUGIN_ID } from '../constants';
-import { NetlensOptions } from '../datasource/types';
+import { DASHBOARD_URLS, prefixRoute, ROUTES } from '../constants';
+import { describeDataSource, getNetlensDataSources, NoDataSource } from '../components/DataSources/DataSources';
+import { DropReasons } from '../components/ReasonsExplained';
 
 export const testIds = {
-  empty: 'netlens-overview-empty',
   dataSources: 'netlens-overview-datasources',
+  pages: 'netlens-overview-pages',
 };
 
-// The Overview lists where Netlens reads from and leads to the dashboards; the
-// drop and NIC panels join it as the data source learns to answer them.
+/** The app's scenes pages, linked from the Overview. */
+export const PAGES = [
+  {
+    route: ROUTES.Drops,
+    title: 'Drops',
+    description:
+      'Drop rate by reason, pod drops and the reasons explained, filtered by node, namespace, pod and reason',
+  },
+  {
+    route: ROUTES.Nic,
+    title: 'NIC',
+    description: 'Rx cache full, buffer exhaustion and interface drops per node and interface, with the node drop rate',
+  },
+  { route: ROUTES.Nodes, title: 'Nodes', description: 'The nodes whose agents report: version, kernel, drop source' },
+];
+
+// The Overview lists where Netlens reads from, explains the reasons the nodes
+// drop packets right now and leads to the dashboards.
 function Overview() {
-  // The non-deprecated replacement lives in @grafana/runtime/internal, which
-  // plugins cannot import and Grafana 12.4 does not have.
-  // eslint-disable-next-line @typescript-eslint/no-deprecated
-  const dataSources = getDataSourceSrv().getList({ pluginId: DATASOURCE_PLUGIN_ID }) as Array<
-    DataSourceInstanceSettings<NetlensOptions>
-  >;
+  const styles = useStyles2(getStyles);
+  const dataSources = getNetlensDataSources();
+  const [selected, setSelected] = useState<string>();
+  const current = dataSources.find((ds) => ds.uid === selected) ?? dataSources[0];
+
+  if (!current) {
+    return (
+      <PluginPage>
+        <NoDataSource />
+      </PluginPage>
+    );
+  }
 
   return (
     <PluginPage>
-      {dataSources.length === 0 ? (
-        <div data-testid={testIds.empty}>
-          <EmptyState
-            variant="call-to-action"
-            message="No Netlens data source yet"
-            button={
-              <LinkButton icon="plus" href={`/connections/datasources/${DATASOURCE_PLUGIN_ID}`}>
-                Add a Netlens data source
-              </LinkButton>
-            }
-          >
-            Netlens reads packet drops and NIC receive pressure from its node agents, either through Prometheus or from
-            the agents directly. Add a data source that points at one of them.
-          </EmptyState>
-        </div>
-      ) : (
-        <Stack direction="column" gap={2} data-testid={testIds.dataSources}>
-          <Alert severity="info" title="Drop panels are coming to this page">
-            Until then, open the <TextLink href={DASHBOARD_URLS.drops}>Netlens / Drops</TextLink> dashboard.
-          </Alert>
+      <Stack direction="column" gap={2}>
+        <nav aria-labelledby="netlens-overview-explore" data-testid={testIds.pages}>
+          <h3 id="netlens-overview-explore" className={styles.heading}>
+            Explore
+          </h3>
+          <Stack direction="row" gap={2} wrap="wrap">
+            {PAGES.map((page) => (
+              <Card key={page.route} href={prefixRoute(page.route)} className={styles.page}>
+                <Card.Heading>{page.title}</Card.Heading>
+                <Card.Description>{page.description}</Card.Description>
+              </Card>
+            ))}
+          </Stack>
+          <p className={styles.dashboards}>
+            Also provisioned: the <TextLink href={DASHBOARD_URLS.drops}>Netlens / Drops</TextLink> dashboard.
+          </p>
+        </nav>
+        {dataSources.length > 1 && (
+          <Field label="Data source" description="The Netlens data source this page reads from">
+            <Combobox
+              id="netlens-overview-datasource"
+              width={40}
+              options={dataSources.map((ds) => ({ value: ds.uid, label: ds.name }))}
+              value={current.uid}
+              onChange={(option) => setSelected(option.value)}
+            />
+          </Field>
+        )}
+        <section aria-labelledby="netlens-overview-reasons">
+          <h3 id="netlens-overview-reasons" className={styles.heading}>
+            Why packets are dropped (last hour)
+          </h3>
+          <DropReasons dataSourceUid={current.uid} />
+        </section>
+        <section aria-labelledby="netlens-overview-datasources-heading" data-testid={testIds.dataSources}>
+          <h3 id="netlens-overview-datasources-heading" className={styles.heading}>
+            Data sources
+          </h3>
           {dataSources.map((ds) => (
             <Card key={ds.uid} href={`/connections/datasources/edit/${ds.uid}`}>
               <Card.Heading>{ds.name}</Card.Heading>
-              <Card.Description>{describe(ds.jsonData)}</Card.Description>
+              <Card.Description>{describeDataSource(ds.jsonData)}</Card.Description>
             </Card>
           ))}
-        </Stack>
-      )}
+        </section>
+      </Stack>
     </PluginPage>
   );
 }
 
-export function describe(jsonData: NetlensOptions): string {
-  const schema = jsonData.schema === 'retina' ? 'AKS Network Observability metrics' : 'Netlens metrics';
-  if (jsonData.mode === 'direct') {
-    const n = jsonData.agentUrls?.length ?? 0;
-    const dns = jsonData.agentDnsName ? `, agents from ${jsonData.agentDnsName}` : '';
-    return `Agents directly: ${n} URL${n === 1 ? '' : 's'}${dns}; ${schema}`;
-  }
-  return `Prometheus; ${schema}`;
-}
+const getStyles = (theme: GrafanaTheme2) => ({
+  page: css({
+    flex: '1 1 280px',
+    marginBottom: 0,
+  }),
+  dashboards: css({
+    color: theme.colors.text.secondary,
+    margin: theme.spacing(1, 0, 0),
+  }),
+  heading: css({
+    fontSize: theme.typography.h4.fontSize,
+    marginBottom: theme.spacing(1),
+  }),
+});
 
 export default Overview;
