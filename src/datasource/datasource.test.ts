@@ -1,10 +1,10 @@
 import { ScopedVars } from '@grafana/data';
 import { TemplateSrv } from '@grafana/runtime';
 
-import { expandFilterValue, parseVariableQuery } from './datasource';
+import { ALL_VALUES, expandFilter, expandFilterValue, parseVariableQuery } from './datasource';
 
 // A template service with one multi-value variable ($ns) and one single value ($node).
-const vars: Record<string, string | string[]> = { ns: ['kube-system', 'default'], node: 'aks-1' };
+const vars: Record<string, string | string[]> = { ns: ['kube-system', 'default'], node: 'aks-1', pod: '__all__' };
 const srv = {
   replace: (target: string, _: ScopedVars, format?: (v: string | string[]) => string) =>
     target.replace(/\$\{?(\w+)\}?/g, (m: string, name: string) => {
@@ -52,5 +52,17 @@ describe('parseVariableQuery', () => {
   it('rejects unknown labels and filters with a message saying what is wanted', () => {
     expect(() => parseVariableQuery('secret')).toThrow(/start with one of node, namespace, pod, reason, interface/);
     expect(() => parseVariableQuery('pod?url=http://x')).toThrow(/unknown filter "url"/);
+  });
+});
+
+describe('expandFilter', () => {
+  it('expands every value of a filter', () => {
+    expect(expandFilter(srv, ['$ns', 'extra'], {})).toEqual(['kube-system', 'default', 'extra']);
+  });
+
+  it('drops the filter when a variable is at the All value, instead of listing every value', () => {
+    expect(ALL_VALUES).toBe('__all__');
+    expect(expandFilter(srv, ['$pod'], {})).toEqual([]);
+    expect(expandFilter(srv, ['x', '$pod'], {})).toEqual([]);
   });
 });

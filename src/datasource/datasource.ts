@@ -1,7 +1,7 @@
 import { CoreApp, DataQueryRequest, DataSourceInstanceSettings, MetricFindValue, ScopedVars } from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv, TemplateSrv } from '@grafana/runtime';
 
-import { DEFAULT_QUERY, Filters, Mode, NetlensOptions, NetlensQuery } from './types';
+import { DEFAULT_QUERY, Filters, Mode, NetlensOptions, NetlensQuery, ALL_VALUES } from './types';
 import { parseVariableQuery } from './variableQuery';
 import { NetlensVariableSupport } from './variables';
 
@@ -33,7 +33,7 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     const scopedVars = options?.scopedVars ?? {};
     const params: Record<string, string[] | number> = {};
     for (const [key, values] of Object.entries(filters)) {
-      params[key] = values.flatMap((v) => expandFilterValue(srv, v, scopedVars));
+      params[key] = expandFilter(srv, values, scopedVars);
     }
     if (options?.range) {
       params.from = options.range.from.valueOf();
@@ -49,7 +49,7 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
     const srv = getTemplateSrv();
     const filters: Filters = {};
     for (const [key, values] of Object.entries(query.filters ?? {}) as Array<[keyof Filters, string[] | undefined]>) {
-      filters[key] = (values ?? []).flatMap((v) => expandFilterValue(srv, v, scopedVars));
+      filters[key] = expandFilter(srv, values ?? [], scopedVars);
     }
     return {
       ...query,
@@ -57,6 +57,21 @@ export class DataSource extends DataSourceWithBackend<NetlensQuery, NetlensOptio
       expr: query.expr === undefined ? undefined : srv.replace(query.expr, scopedVars),
     };
   }
+}
+
+export { ALL_VALUES };
+
+/** Expands a filter's values; a variable at ALL_VALUES empties it (no filter). */
+export function expandFilter(srv: TemplateSrv, values: string[], scopedVars: ScopedVars): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    const expanded = expandFilterValue(srv, v, scopedVars);
+    if (expanded.includes(ALL_VALUES)) {
+      return [];
+    }
+    out.push(...expanded);
+  }
+  return out;
 }
 
 const SINGLE_VARIABLE = /^(\$\w+|\$\{\w+(:\w+)?\}|\[\[\w+(:\w+)?\]\])$/;

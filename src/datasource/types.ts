@@ -103,3 +103,10 @@ export interface NetlensSecureOptions {
   azureClientSecret?: string;
   agentToken?: string;
 }
+
+/**
+ * The custom "All" value of Netlens filter variables: a filter set to it
+ * selects everything, so it is left out instead of listing every value (the
+ * backend takes at most 256 values per filter).
+ */
+export const ALL_VALUES = '__all__';

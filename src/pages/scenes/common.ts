@@ -12,7 +12,7 @@ import {
 } from '@grafana/scenes';
 
 import { DATASOURCE_PLUGIN_ID } from '../../constants';
-import type { NetlensQuery, NetlensVariableQuery } from '../../datasource/types';
+import { ALL_VALUES, type NetlensQuery, type NetlensVariableQuery } from '../../datasource/types';
 
 // Building blocks the Netlens scenes pages share: the data source variable,
 // query variables answered by the data source (/values/<label>), query runners
@@ -48,6 +48,8 @@ export function labelVariable(name: string, label: string, query: string) {
     isMulti: true,
     includeAll: true,
     defaultToAll: true,
+    // All means no filter, not a list of every value (see ALL_VALUES).
+    allValue: ALL_VALUES,
     // 1: refresh on dashboard load, 2: on time range change (VariableRefresh).
     refresh: 2,
   });
