@@ -7,6 +7,15 @@ import { css } from '@emotion/css';
 import type { DataSource } from '../datasource';
 import { Filters, ValueLabel } from '../types';
 
+/** The filter labels' titles, shared by the query and variable editors. */
+export const FILTER_TITLES: Record<ValueLabel, string> = {
+  node: 'Node',
+  namespace: 'Namespace',
+  pod: 'Pod',
+  reason: 'Reason',
+  interface: 'Interface',
+};
+
 export interface LabelValuesSelectProps {
   /** The id the surrounding Field/InlineField label points at. */
   id: string;

@@ -23,9 +23,8 @@ import {
   QUERY_TYPES,
   QueryType,
   VALUE_LABELS,
-  ValueLabel,
 } from '../types';
-import { LabelValuesSelect } from './LabelValuesSelect';
+import { LabelValuesSelect, FILTER_TITLES } from './LabelValuesSelect';
 
 type Props = QueryEditorProps<DataSource, NetlensQuery, NetlensOptions>;
 
@@ -35,14 +34,6 @@ const VALUE_OPTIONS: Array<SelectableValue<'packets' | 'bytes'>> = [
   { value: 'bytes', label: 'Bytes' },
 ];
 const GROUP_BY_OPTIONS: Array<ComboboxOption<string>> = GROUP_BY_LABELS.map((l) => ({ value: l, label: l }));
-
-const FILTER_TITLES: Record<ValueLabel, string> = {
-  node: 'Node',
-  namespace: 'Namespace',
-  pod: 'Pod',
-  reason: 'Reason',
-  interface: 'Interface',
-};
 
 /** Query types whose metrics come as packets or bytes. */
 const HAS_VALUE: QueryType[] = ['drops', 'podDrops', 'interfaces'];

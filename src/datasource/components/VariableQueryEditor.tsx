@@ -5,7 +5,7 @@ import { Alert, Combobox, ComboboxOption, Field, Input, Stack } from '@grafana/u
 import type { DataSource } from '../datasource';
 import { Filters, NetlensOptions, NetlensQuery, NetlensVariableQuery, VALUE_LABELS, ValueLabel } from '../types';
 import { formatVariableQuery, parseVariableQuery, ParsedVariableQuery, variableQueryText } from '../variableQuery';
-import { LabelValuesSelect } from './LabelValuesSelect';
+import { LabelValuesSelect, FILTER_TITLES } from './LabelValuesSelect';
 
 type Props = QueryEditorProps<DataSource, NetlensQuery, NetlensOptions, NetlensVariableQuery>;
 
@@ -18,14 +18,6 @@ const LABEL_OPTIONS: Array<ComboboxOption<ValueLabel>> = [
   { value: 'reason', label: 'Drop reasons' },
   { value: 'interface', label: 'Interfaces' },
 ];
-
-const FILTER_TITLES: Record<ValueLabel, string> = {
-  node: 'Node',
-  namespace: 'Namespace',
-  pod: 'Pod',
-  reason: 'Reason',
-  interface: 'Interface',
-};
 
 function parse(text: string): { parsed: ParsedVariableQuery; error?: string } {
   try {
