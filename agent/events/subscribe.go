@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 
@@ -18,10 +19,10 @@ type Filter struct {
 
 // Match reports whether e passes the filter.
 func (f Filter) Match(e api.DropEvent) bool {
-	if len(f.Reasons) > 0 && !contains(f.Reasons, e.Reason) {
+	if len(f.Reasons) > 0 && !slices.Contains(f.Reasons, e.Reason) {
 		return false
 	}
-	if len(f.Namespaces) > 0 && !contains(f.Namespaces, e.Src.Namespace) && !contains(f.Namespaces, e.Dst.Namespace) {
+	if len(f.Namespaces) > 0 && !slices.Contains(f.Namespaces, e.Src.Namespace) && !slices.Contains(f.Namespaces, e.Dst.Namespace) {
 		return false
 	}
 	if len(f.Pods) > 0 && !podMatches(f.Pods, e.Src) && !podMatches(f.Pods, e.Dst) {
@@ -40,15 +41,6 @@ func podMatches(pods []string, ep api.Endpoint) bool {
 				return true
 			}
 		} else if p == ep.Pod {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(set []string, v string) bool {
-	for _, s := range set {
-		if s == v {
 			return true
 		}
 	}

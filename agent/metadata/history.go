@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
@@ -101,13 +102,13 @@ func (h *History) Set(p Pod, from, at time.Time) {
 	if !p.HostNetwork {
 		for _, ip := range p.IPs {
 			ip = ip.Unmap()
-			if ip.IsValid() && !containsAddr(ips, ip) {
+			if ip.IsValid() && !slices.Contains(ips, ip) {
 				ips = append(ips, ip)
 			}
 		}
 	}
 	for _, ip := range h.owned[p.UID] {
-		if !containsAddr(ips, ip) {
+		if !slices.Contains(ips, ip) {
 			h.release(ip, p.UID, at)
 		}
 	}
@@ -305,13 +306,4 @@ func (h *History) forgetIfEmpty(ip netip.Addr, a *addrHistory) {
 		h.floor = a.horizon
 	}
 	delete(h.addrs, ip)
-}
-
-func containsAddr(s []netip.Addr, a netip.Addr) bool {
-	for _, x := range s {
-		if x == a {
-			return true
-		}
-	}
-	return false
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -332,7 +333,7 @@ func (k *Kubernetes) convert(pod *corev1.Pod) Pod {
 		if err != nil {
 			continue
 		}
-		if a = a.Unmap(); !containsAddr(p.IPs, a) {
+		if a = a.Unmap(); !slices.Contains(p.IPs, a) {
 			p.IPs = append(p.IPs, a)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,11 +115,7 @@ func parseTime(v string, def time.Time) (time.Time, error) {
 // typo does not silently widen a query.
 func onlyParams(q map[string][]string, known ...string) error {
 	for k := range q {
-		ok := false
-		for _, n := range known {
-			ok = ok || k == n
-		}
-		if !ok {
+		if !slices.Contains(known, k) {
 			return fmt.Errorf("unknown parameter %q: this endpoint takes %s", k, strings.Join(known, ", "))
 		}
 	}

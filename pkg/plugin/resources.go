@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,11 +41,7 @@ func (d *Datasource) values(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	label := query.Label(r.PathValue("label"))
-	known := false
-	for _, l := range query.Labels {
-		known = known || l == label
-	}
-	if !known {
+	if !slices.Contains(query.Labels, label) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no values of %q: want one of %v", label, query.Labels)})
 		return
 	}
