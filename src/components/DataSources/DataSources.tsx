@@ -22,6 +22,14 @@ export function getNetlensDataSources(): NetlensDataSource[] {
   return [...list].sort((a, b) => Number(Boolean(b.isDefault)) - Number(Boolean(a.isDefault)));
 }
 
+/** Grafana's settings of the data source `uid` (after variables are interpolated), if it knows one. */
+export function instanceSettings(uid: string): DataSourceInstanceSettings | undefined {
+  // The replacement (getDataSourceInstanceSettings in @grafana/runtime/unstable)
+  // is not in Grafana 12.4, which this app still supports.
+  // eslint-disable-next-line @typescript-eslint/no-deprecated
+  return getDataSourceSrv().getInstanceSettings(uid);
+}
+
 /** The empty state every Netlens page shows while no Netlens data source exists. */
 export function NoDataSource() {
   return (

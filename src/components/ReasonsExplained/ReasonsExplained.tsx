@@ -3,6 +3,7 @@ import { css } from '@emotion/css';
 import { formattedValueToString, getValueFormat, GrafanaTheme2 } from '@grafana/data';
 import { Alert, LoadingPlaceholder, useStyles2 } from '@grafana/ui';
 
+import { errorMessage } from '../../errors';
 import { fetchReasonCatalog, ReasonEntry, ReasonRate } from './catalog';
 
 export const testIds = {
@@ -21,10 +22,19 @@ export interface ReasonsExplainedProps {
   error?: string;
   /** Unit of the rates, as Grafana names it (pps for packets, Bps for bytes). */
   unit?: string;
+  /** Where to see a reason's drops in detail (the app's Drops page filtered by it); no link when absent. */
+  reasonHref?: (reason: string) => string;
 }
 
 /** Lists the reasons currently dropping packets, each with the catalog's meaning, likely cause and checks. */
-export function ReasonsExplained({ reasons, catalog, loading, error, unit = 'pps' }: ReasonsExplainedProps) {
+export function ReasonsExplained({
+  reasons,
+  catalog,
+  loading,
+  error,
+  unit = 'pps',
+  reasonHref,
+}: ReasonsExplainedProps) {
   const styles = useStyles2(getStyles);
   const byName = new Map((catalog ?? []).map((e) => [e.reason, e]));
   const format = getValueFormat(unit);
@@ -58,6 +68,14 @@ export function ReasonsExplained({ reasons, catalog, loading, error, unit = 'pps
                   </h4>
                   <span className={styles.rate}>
                     {rate(latest)} now, peak {rate(peak)}
+                    {reasonHref && (
+                      <>
+                        {' · '}
+                        <a href={reasonHref(reason)} aria-label={`Where ${reason} drops`} className={styles.link}>
+                          where it drops
+                        </a>
+                      </>
+                    )}
                   </span>
                 </div>
                 {entry ? (
@@ -139,15 +157,6 @@ export function useReasonCatalog(dataSourceUid: string | undefined) {
   };
 }
 
-/** The message of an Error or of a Grafana fetch error ({data: {message}}, {statusText}). */
-export function errorMessage(e: unknown): string {
-  if (e instanceof Error) {
-    return e.message;
-  }
-  const f = e as { data?: { message?: string; error?: string }; statusText?: string; status?: number } | undefined;
-  return f?.data?.message ?? f?.data?.error ?? f?.statusText ?? (f?.status ? `HTTP ${f.status}` : 'unknown error');
-}
-
 const getStyles = (theme: GrafanaTheme2) => ({
   container: css({
     display: 'flex',
@@ -183,6 +192,10 @@ const getStyles = (theme: GrafanaTheme2) => ({
   rate: css({
     color: theme.colors.text.secondary,
     fontSize: theme.typography.bodySmall.fontSize,
+  }),
+  link: css({
+    color: theme.colors.text.link,
+    '&:hover': { textDecoration: 'underline' },
   }),
   details: css({
     margin: theme.spacing(1, 0, 0),

@@ -6,6 +6,7 @@ import { css } from '@emotion/css';
 
 import type { DataSource } from '../datasource';
 import { Filters, ValueLabel } from '../types';
+import { errorMessage } from '../../errors';
 
 /** The filter labels' titles, shared by the query and variable editors. */
 export const FILTER_TITLES: Record<ValueLabel, string> = {
@@ -149,20 +150,6 @@ export function narrowingParams(label: string, filters: Filters | undefined, ran
     params.to = range.to.valueOf();
   }
   return params;
-}
-
-export function errorMessage(err: unknown): string {
-  if (typeof err === 'object' && err !== null) {
-    const e = err as { data?: { message?: unknown; error?: unknown }; message?: unknown; status?: unknown };
-    const msg = e.data?.message ?? e.data?.error ?? e.message;
-    if (typeof msg === 'string' && msg !== '') {
-      return typeof e.status === 'number' ? `${msg} (${e.status})` : msg;
-    }
-    if (typeof e.status === 'number') {
-      return `request failed (${e.status})`;
-    }
-  }
-  return typeof err === 'string' && err !== '' ? err : 'request failed';
 }
 
 const getStyles = (theme: GrafanaTheme2) => ({
