@@ -12,9 +12,12 @@ export enum ROUTES {
   Nodes = 'nodes',
 }
 
-export const DASHBOARD_URLS = {
-  drops: '/d/netlens-drops',
-};
+/** The dashboards the app includes (src/plugin.json) and provisioning/ provisions, by uid. */
+export const DASHBOARDS = [
+  { title: 'Netlens / Drops', url: '/d/netlens-drops' },
+  { title: 'Netlens / NIC receive pressure', url: '/d/netlens-nic' },
+  { title: 'Netlens / Cluster overview', url: '/d/netlens-overview' },
+];
 
 export function prefixRoute(route: string): string {
   return `${PLUGIN_BASE_URL}/${route}`;

@@ -1,47 +1,41 @@
+import './scenes/intersectionObserver.mock';
 import React from 'react';
 import { MemoryRouter } from 'react-router-dom';
-import { of, throwError } from 'rxjs';
+import { LocationServiceProvider, locationService } from '@grafana/runtime';
 import { render, screen, within } from '@testing-library/react';
 
 import Overview, { testIds } from './Overview';
 import { noDataSourceTestId } from '../components/DataSources/DataSources';
-import { clearReasonCatalogCache } from '../components/ReasonsExplained/catalog';
-import { CATALOG, dropSeries } from '../components/ReasonsExplained/fixtures';
 
 const ROUTER_FUTURE = { v7_startTransition: true, v7_relativeSplatPath: true };
 
 const getList = jest.fn();
-const query = jest.fn();
-const get = jest.fn(async () => ({ query }));
-const fetch = jest.fn();
 jest.mock('@grafana/runtime', () => ({
   ...jest.requireActual('@grafana/runtime'),
   PluginPage: ({ children }: { children: React.ReactNode }) => <div>{children}</div>,
-  getDataSourceSrv: () => ({ getList, get }),
-  getBackendSrv: () => ({ fetch }),
+  getDataSourceSrv: () => ({ getList }),
 }));
 
-// Grafana renders app pages inside its router.
+// The scene's construction is tested in scenes.test.ts; here only the page around it.
+jest.mock('./scenes/overview', () => {
+  const { EmbeddedScene, SceneReactObject } = jest.requireActual('@grafana/scenes');
+  return {
+    buildOverviewScene: () =>
+      new EmbeddedScene({ body: new SceneReactObject({ reactNode: <div>overview scene</div> }) }),
+  };
+});
+
 const renderOverview = () =>
   render(
-    <MemoryRouter future={ROUTER_FUTURE}>
-      <Overview />
-    </MemoryRouter>
+    <LocationServiceProvider service={locationService}>
+      <MemoryRouter future={ROUTER_FUTURE}>
+        <Overview />
+      </MemoryRouter>
+    </LocationServiceProvider>
   );
 
-const DATA_SOURCES = [
-  { uid: 'a', name: 'Cluster A', jsonData: { mode: 'prometheus' } },
-  { uid: 'b', name: 'Lab agents', jsonData: { mode: 'direct', agentUrls: ['http://x:10095'] } },
-];
-
 describe('Overview page', () => {
-  beforeEach(() => {
-    getList.mockReset();
-    query.mockReset();
-    get.mockClear();
-    fetch.mockReset();
-    clearReasonCatalogCache();
-  });
+  beforeEach(() => getList.mockReset());
 
   it('guides the user to add a data source when there is none', () => {
     getList.mockReturnValue([]);
@@ -52,60 +46,26 @@ describe('Overview page', () => {
       '/connections/datasources/netlens-network-datasource'
     );
     expect(getList).toHaveBeenCalledWith({ pluginId: 'netlens-network-datasource' });
-    expect(get).not.toHaveBeenCalled();
+    expect(screen.queryByText('overview scene')).not.toBeInTheDocument();
   });
 
-  it('lists the configured Netlens data sources and explains the reasons dropping now', async () => {
-    getList.mockReturnValue(DATA_SOURCES);
-    query.mockReturnValue(of({ data: [dropSeries('NO_SOCKET', [0, 3])] }));
-    fetch.mockReturnValue(of({ data: CATALOG }));
+  it('shows the overview scene under links to the other pages and the dashboards', async () => {
+    getList.mockReturnValue([{ uid: 'a', name: 'Cluster A', jsonData: { mode: 'prometheus' } }]);
     renderOverview();
-
-    const list = screen.getByTestId(testIds.dataSources);
-    expect(within(list).getByText('Cluster A')).toBeInTheDocument();
-    expect(within(list).getByText('Agents directly: 1 URL; Netlens metrics')).toBeInTheDocument();
-    expect(screen.getByText('Loading drop reasons')).toBeInTheDocument();
-
-    expect(await screen.findByText(CATALOG[0].meaning)).toBeInTheDocument();
-    expect(get).toHaveBeenCalledWith({ uid: 'a' });
-    expect(query.mock.calls[0][0].targets).toEqual([
-      { refId: 'reasons', queryType: 'drops', groupBy: ['reason'], value: 'packets', rate: true },
-    ]);
-    expect(fetch.mock.calls[0][0].url).toBe('/api/datasources/uid/a/resources/reasons');
-    expect(screen.getByRole('combobox', { name: /^Data source/ })).toBeInTheDocument();
-
-    const pages = screen.getByRole('navigation', { name: 'Explore' });
+    expect(await screen.findByText('overview scene')).toBeInTheDocument();
+    const nav = screen.getByRole('navigation', { name: 'Explore' });
+    expect(nav).toBe(screen.getByTestId(testIds.pages));
     expect(
-      within(pages)
+      within(nav)
         .getAllByRole('link')
-        .map((a) => a.getAttribute('href'))
+        .map((a) => [a.textContent, a.getAttribute('href')])
     ).toEqual([
-      '/a/netlens-network-app/drops',
-      '/a/netlens-network-app/nic',
-      '/a/netlens-network-app/nodes',
-      '/d/netlens-drops',
+      ['Drops', '/a/netlens-network-app/drops'],
+      ['NIC', '/a/netlens-network-app/nic'],
+      ['Nodes', '/a/netlens-network-app/nodes'],
+      ['Netlens / Drops', '/d/netlens-drops'],
+      ['Netlens / NIC receive pressure', '/d/netlens-nic'],
+      ['Netlens / Cluster overview', '/d/netlens-overview'],
     ]);
-  });
-
-  it('shows why the drops could not be read', async () => {
-    getList.mockReturnValue(DATA_SOURCES.slice(1));
-    query.mockReturnValue(throwError(() => ({ status: 502, data: { message: 'no agent reachable' } })));
-    fetch.mockReturnValue(of({ data: CATALOG }));
-    renderOverview();
-
-    expect(await screen.findByText('Drops: no agent reachable')).toBeInTheDocument();
-    expect(get).toHaveBeenCalledWith({ uid: 'b' });
-    // One data source: nothing to choose.
-    expect(screen.queryByRole('combobox', { name: /^Data source/ })).not.toBeInTheDocument();
-  });
-
-  it("shows the query's errors next to the reasons it did return", async () => {
-    getList.mockReturnValue(DATA_SOURCES.slice(0, 1));
-    query.mockReturnValue(of({ data: [dropSeries('NETFILTER_DROP', [4])], errors: [{ message: 'timeout' }] }));
-    fetch.mockReturnValue(of({ data: CATALOG }));
-    renderOverview();
-
-    expect(await screen.findByText('Drops: timeout')).toBeInTheDocument();
-    expect(screen.getByText(CATALOG[1].meaning)).toBeInTheDocument();
   });
 });

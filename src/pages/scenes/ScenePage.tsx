@@ -7,8 +7,9 @@ import { getNetlensDataSources, NoDataSource } from '../../components/DataSource
 /**
  * An app page showing a scene, its variables and time range synced to the URL
  * (`var-node=...&from=...`), so a view can be shared and survives a reload.
+ * `header` is shown above the scene once a data source exists.
  */
-export function ScenePage({ scene }: { scene: EmbeddedScene }) {
+export function ScenePage({ scene, header }: { scene: EmbeddedScene; header?: React.ReactNode }) {
   if (getNetlensDataSources().length === 0) {
     return (
       <PluginPage>
@@ -18,6 +19,7 @@ export function ScenePage({ scene }: { scene: EmbeddedScene }) {
   }
   return (
     <PluginPage>
+      {header}
       <UrlSyncContextProvider scene={scene} updateUrlOnInit createBrowserHistorySteps>
         <scene.Component model={scene} />
       </UrlSyncContextProvider>

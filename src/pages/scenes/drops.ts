@@ -18,12 +18,16 @@ import {
   queryRunner,
   variableSet,
 } from './common';
+import { LiveEventsScene } from './LiveEventsScene';
 import { ReasonsExplainedScene } from './ReasonsExplainedScene';
+import { rankingTable } from './tables';
 
 export const DROPS_TITLES = {
   byReason: 'Drop rate by reason',
   podDrops: 'Pod drops by namespace and pod',
   reasons: 'Drop reasons explained',
+  table: 'Top pods by drops, per reason',
+  events: 'Live drop events',
 };
 
 export const DROPS_BY_REASON_QUERY: NetlensQuery = {
@@ -46,10 +50,27 @@ export const POD_DROPS_QUERY: NetlensQuery = {
   legendFormat: '{{namespace}}/{{pod}}',
 };
 
+export const POD_REASON_DROPS_QUERY: NetlensQuery = {
+  refId: 'podReasonDrops',
+  queryType: 'podDrops',
+  groupBy: ['namespace', 'pod', 'direction', 'reason'],
+  filters: filtersFrom('node', 'namespace', 'pod', 'reason'),
+  value: 'packets',
+  rate: true,
+};
+
+/** Sampled drop events of the selected nodes, pods and reasons: a replay, then live (direct mode). */
+export const EVENTS_QUERY: NetlensQuery = {
+  refId: 'events',
+  queryType: 'events',
+  filters: filtersFrom('node', 'namespace', 'pod', 'reason'),
+};
+
 /**
  * The drops explorer: the node, namespace, pod and reason variables filter the
- * drop rate by reason, the pod drops and the explained reasons (which read the
- * drop rate panel's data, so the query runs once).
+ * drop rate by reason, the pod drops, a ranking of pods and reasons, the
+ * explained reasons (which read the drop rate panel's data, so the query runs
+ * once) and, in direct mode, the live event tail.
  */
 export function buildDropsScene() {
   const byReason = queryRunner([DROPS_BY_REASON_QUERY]);
@@ -87,11 +108,35 @@ export function buildDropsScene() {
             .build(),
         }),
         new SceneFlexItem({
+          minHeight: 320,
+          body: rankingTable({
+            title: DROPS_TITLES.table,
+            description:
+              'The pods losing the most packets over the time range, by direction and reason: mean and peak drops per second. Open a pod to filter this page by it.',
+            data: queryRunner([POD_REASON_DROPS_QUERY]),
+            unit: 'pps',
+            limit: 20,
+            drillDown: [{ label: 'pod', with: ['namespace'] }, { label: 'namespace' }],
+          }),
+        }),
+        new SceneFlexItem({
           minHeight: 200,
           body: new ReasonsExplainedScene({
             title: DROPS_TITLES.reasons,
             unit: 'pps',
             $data: new DataProviderProxy({ source: byReason.getRef() }),
+          }),
+        }),
+        new SceneFlexItem({
+          minHeight: 320,
+          body: new LiveEventsScene({
+            panel: PanelBuilders.table()
+              .setTitle(DROPS_TITLES.events)
+              .setDescription(
+                'Sampled drop events from the agents, newest last: the recent ones first, then live as they happen'
+              )
+              .setData(queryRunner([EVENTS_QUERY]))
+              .build(),
           }),
         }),
       ],

@@ -6,6 +6,7 @@ import {
   EmbeddedScene,
   QueryVariable,
   sceneGraph,
+  SceneDataTransformer,
   SceneRefreshPicker,
   SceneTimePicker,
   VariableValueSelectors,
@@ -17,7 +18,11 @@ import { buildDropsScene, DROPS_TITLES } from './drops';
 import { framesOfTargets } from './frames';
 import { buildNicScene, NIC_TITLES } from './nic';
 import { buildNodesScene, NODES_TITLE } from './nodes';
+import { LiveEventsScene } from './LiveEventsScene';
+import { buildOverviewScene, OVERVIEW_QUERIES, OVERVIEW_TITLES } from './overview';
 import { ReasonsExplainedScene } from './ReasonsExplainedScene';
+import { AgentHealthScene } from './AgentHealthScene';
+import { rankingTransformations } from './tables';
 
 const DS = { type: 'netlens-network-datasource', uid: '${ds}' };
 
@@ -62,6 +67,16 @@ function expectQueryVariable(v: unknown, name: string, query: string) {
   expect(state).toMatchObject({ isMulti: true, includeAll: true });
 }
 
+/** The data links of a panel's field overrides, by the field name they match. */
+function linksOf(panel: VizPanel): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const o of panel.state.fieldConfig.overrides) {
+    const links = o.properties.find((p) => p.id === 'links')?.value as Array<{ url: string }>;
+    out[o.matcher.options as string] = links[0].url;
+  }
+  return out;
+}
+
 const FILTERS = { node: ['$node'], namespace: ['$namespace'], pod: ['$pod'], reason: ['$reason'] };
 
 describe('Drops scene', () => {
@@ -78,10 +93,15 @@ describe('Drops scene', () => {
     expectUrlSync(scene, ['ds', 'node', 'namespace', 'pod', 'reason']);
   });
 
-  it('queries the drop rate by reason and the pod drops, filtered by the variables', () => {
+  it('queries the drop rate by reason, the pod drops, a pod ranking and the events, filtered by the variables', () => {
     const panels = panelsOf(buildDropsScene());
-    expect(panels.map((p) => p.state.title)).toEqual([DROPS_TITLES.byReason, DROPS_TITLES.podDrops]);
-    expect(panels.map((p) => p.state.pluginId)).toEqual(['timeseries', 'timeseries']);
+    expect(panels.map((p) => p.state.title)).toEqual([
+      DROPS_TITLES.byReason,
+      DROPS_TITLES.podDrops,
+      DROPS_TITLES.table,
+      DROPS_TITLES.events,
+    ]);
+    expect(panels.map((p) => p.state.pluginId)).toEqual(['timeseries', 'timeseries', 'table', 'table']);
     expect(queriesOf(panels[0])).toEqual([
       {
         refId: 'drops',
@@ -104,6 +124,33 @@ describe('Drops scene', () => {
         legendFormat: '{{namespace}}/{{pod}}',
       },
     ]);
+    expect(queriesOf(panels[2])).toEqual([
+      {
+        refId: 'podReasonDrops',
+        queryType: 'podDrops',
+        groupBy: ['namespace', 'pod', 'direction', 'reason'],
+        filters: FILTERS,
+        value: 'packets',
+        rate: true,
+      },
+    ]);
+    expect(queriesOf(panels[3])).toEqual([{ refId: 'events', queryType: 'events', filters: FILTERS }]);
+  });
+
+  it('ranks pods by their mean drop rate, each pod and namespace linking back to this page filtered by it', () => {
+    const table = panelsOf(buildDropsScene())[2];
+    const transformer = table.state.$data as SceneDataTransformer;
+    expect(transformer.state.transformations).toEqual(rankingTransformations(20));
+    expect(linksOf(table)).toEqual({
+      pod: '/a/netlens-network-app/drops?var-pod=${__value.raw}&var-namespace=${__data.fields["namespace"]}&${__url_time_range}',
+      namespace: '/a/netlens-network-app/drops?var-namespace=${__value.raw}&${__url_time_range}',
+    });
+  });
+
+  it('shows the events table only through the live events object, which checks the mode', () => {
+    const scene = buildDropsScene();
+    const live = sceneGraph.findObject(scene, (o) => o instanceof LiveEventsScene) as LiveEventsScene;
+    expect((live.state.panel as VizPanel).state.title).toBe(DROPS_TITLES.events);
   });
 
   it("explains the reasons from the drop rate panel's data", () => {
@@ -113,6 +160,91 @@ describe('Drops scene', () => {
     const proxy = reasons.state.$data as DataProviderProxy;
     expect(proxy).toBeInstanceOf(DataProviderProxy);
     expect(proxy.state.source.resolve()).toBe(runnerOf(panelsOf(scene)[0].state.$data));
+  });
+});
+
+describe('Overview scene', () => {
+  it('has the data source variable, controls and URL sync', () => {
+    const scene = buildOverviewScene();
+    const [ds, ...rest] = variablesOf(scene);
+    expectDataSourceVariable(ds);
+    expect(rest).toEqual([]);
+    expectControls(scene);
+    expectUrlSync(scene, ['ds']);
+  });
+
+  it('shows the totals, the drop rate by reason, the top namespaces, pods and nodes and NIC pressure per node', () => {
+    const panels = panelsOf(buildOverviewScene());
+    expect(panels.map((p) => [p.state.title, p.state.pluginId])).toEqual([
+      [OVERVIEW_TITLES.total, 'stat'],
+      [OVERVIEW_TITLES.nicTotal, 'stat'],
+      [OVERVIEW_TITLES.byReason, 'timeseries'],
+      [OVERVIEW_TITLES.namespaces, 'table'],
+      [OVERVIEW_TITLES.pods, 'table'],
+      [OVERVIEW_TITLES.nodes, 'table'],
+      [OVERVIEW_TITLES.nic, 'timeseries'],
+    ]);
+    const q = OVERVIEW_QUERIES;
+    expect(panels.map((p) => queriesOf(p))).toEqual([
+      [q.total],
+      [q.nicTotal],
+      [q.byReason],
+      [q.namespaces],
+      [q.pods],
+      [q.nodes],
+      [q.nic],
+    ]);
+    // Cluster-wide: no filters; drops in packets per second.
+    expect(q.byReason).toEqual({
+      refId: 'byReason',
+      queryType: 'drops',
+      groupBy: ['reason'],
+      value: 'packets',
+      rate: true,
+      legendFormat: '{{reason}}',
+    });
+    expect(q.pods).toEqual({
+      refId: 'pods',
+      queryType: 'podDrops',
+      groupBy: ['namespace', 'pod'],
+      value: 'packets',
+      rate: true,
+    });
+    expect(q.nic).toEqual({ refId: 'nic', queryType: 'nic', groupBy: ['node'], rate: true });
+  });
+
+  it('lets each ranking row drill down into the Drops page', () => {
+    const panels = panelsOf(buildOverviewScene());
+    expect(linksOf(panels[3])).toEqual({
+      namespace: '/a/netlens-network-app/drops?var-namespace=${__value.raw}&${__url_time_range}',
+    });
+    expect(Object.keys(linksOf(panels[4]))).toEqual(['pod', 'namespace']);
+    expect(linksOf(panels[5])).toEqual({
+      node: '/a/netlens-network-app/drops?var-node=${__value.raw}&${__url_time_range}',
+    });
+    for (const p of panels.slice(3, 6)) {
+      expect((p.state.$data as SceneDataTransformer).state.transformations).toEqual(rankingTransformations(10));
+    }
+  });
+
+  it("sums up the agents from the nodes query and explains the reasons from the drop rate panel's data", () => {
+    const scene = buildOverviewScene();
+    const health = sceneGraph.findObject(scene, (o) => o instanceof AgentHealthScene) as AgentHealthScene;
+    expect(runnerOf(health.state.$data)!.state.queries).toEqual([{ refId: 'nodes', queryType: 'nodes' }]);
+    const reasons = sceneGraph.findObject(scene, (o) => o instanceof ReasonsExplainedScene) as ReasonsExplainedScene;
+    const proxy = reasons.state.$data as DataProviderProxy;
+    expect(proxy.state.source.resolve()).toBe(runnerOf(panelsOf(scene)[2].state.$data));
+  });
+});
+
+describe('rankingTransformations', () => {
+  it('reduces each series to a row with its labels, sorts by the mean, highest first, and keeps the top rows', () => {
+    expect(rankingTransformations(5)).toEqual([
+      { id: 'reduce', options: { reducers: ['mean', 'max'], labelsToFields: true, mode: 'seriesToRows' } },
+      { id: 'sortBy', options: { sort: [{ field: 'Mean', desc: true }] } },
+      { id: 'limit', options: { limitField: 5 } },
+      { id: 'organize', options: { excludeByName: { Field: true }, renameByName: { Mean: 'Mean', Max: 'Peak' } } },
+    ]);
   });
 });
 
