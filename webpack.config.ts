@@ -17,6 +17,7 @@ const config = async (env: Env): Promise<Configuration> => {
           { from: '../dashboards/*.json', to: 'dashboards/[name][ext]' },
           // create-plugin only copies the root plugin's logos.
           { from: 'datasource/img/logo.svg', to: 'datasource/img/logo.svg' },
+          { from: 'panels/reasons/img/logo.svg', to: 'panels/reasons/img/logo.svg' },
         ],
       }),
     ],
