@@ -35,6 +35,9 @@ npm run --silent build
 step "Data source backend (mage -v)"
 quietly mage -v
 
+step "Grafana plugin validator"
+bash scripts/validate-plugin.sh
+
 step "Go tests (privileged tests required)"
 # One package at a time: drop tests compare node-wide kernel counts, which
 # another package's lab traffic would disturb.
