@@ -14,7 +14,7 @@ step "eBPF objects are current (go generate ./bpf/...)"
 bash scripts/check-bpf.sh
 
 step "Go format and vet"
-unformatted=$(gofmt -l Magefile.go agent bpf pkg tests bench)
+unformatted=$(gofmt -l Magefile.go agent bpf pkg tests bench dashboards deploy)
 if [[ -n $unformatted ]]; then
   echo "gofmt needed on:" >&2; echo "$unformatted" >&2; exit 1
 fi
