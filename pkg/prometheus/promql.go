@@ -232,11 +232,15 @@ func planQuery(schema models.Schema, q models.Query) (*plan, error) {
 }
 
 // selector is t's metric with the matchers of the filters that apply to it.
-func (t target) selector(f models.Filters) string {
+func (t target) selector(f models.Filters) string { return t.selectorWith(f, query.Matcher) }
+
+// selectorWith is selector with the filters' matchers written by matcher
+// (query.Matcher for user values, templateMatcher for dashboards).
+func (t target) selectorWith(f models.Filters, matcher func(label string, values []string) string) string {
 	ms := slices.Clone(t.fixed)
 	for _, fl := range filterLabels(f) {
 		if len(fl.values) > 0 && slices.Contains(t.labels, fl.label) {
-			ms = append(ms, query.Matcher(t.storedName(fl.label), fl.values))
+			ms = append(ms, matcher(t.storedName(fl.label), fl.values))
 		}
 	}
 	if len(ms) == 0 {
@@ -259,7 +263,12 @@ func (t target) groupBy(user []string) []string {
 // expr is the PromQL of t: sum by (<groupBy>) (rate(<selector>[<window>]))
 // with rate, sum by (<groupBy>) (<selector>) without.
 func (t target) expr(q models.Query, window string) string {
-	inner := t.selector(q.Filters)
+	return t.exprWith(q, window, query.Matcher)
+}
+
+// exprWith is expr with the filters' matchers written by matcher.
+func (t target) exprWith(q models.Query, window string, matcher func(label string, values []string) string) string {
+	inner := t.selectorWith(q.Filters, matcher)
 	if *q.Rate && t.counter {
 		inner = "rate(" + inner + "[" + window + "])"
 	}
@@ -284,14 +293,19 @@ func (t target) unit(q models.Query) string {
 // nodesExprs are the instant queries of a nodes table: the agents, and their
 // collectors that are down.
 func nodesExprs(schema models.Schema, f models.Filters) (info, down string) {
+	return nodesExprsWith(schema, f, query.Matcher)
+}
+
+// nodesExprsWith is nodesExprs with the filters' matchers written by matcher.
+func nodesExprsWith(schema models.Schema, f models.Filters, matcher func(label string, values []string) string) (info, down string) {
 	if schema == models.SchemaRetina {
 		sel := func(m string) string {
-			return target{metric: m, labels: nodeLabels, stored: retinaNode}.selector(f)
+			return target{metric: m, labels: nodeLabels, stored: retinaNode}.selectorWith(f, matcher)
 		}
 		return "group by (cluster, instance) (" + sel("networkobservability_forward_count") + " or " + sel("networkobservability_drop_count") + ")", ""
 	}
-	info = target{metric: "netlens_agent_info", labels: nodeLabels}.selector(f)
-	down = target{metric: "netlens_agent_collector_up", labels: nodeLabels}.selector(f) + " == 0"
+	info = target{metric: "netlens_agent_info", labels: nodeLabels}.selectorWith(f, matcher)
+	down = target{metric: "netlens_agent_collector_up", labels: nodeLabels}.selectorWith(f, matcher) + " == 0"
 	return info, down
 }
 

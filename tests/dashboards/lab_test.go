@@ -1,0 +1,386 @@
+//go:build linux
+
+package dashboards_test
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/netlens/netlens/pkg/query"
+	"github.com/netlens/netlens/tests/agentproc"
+	"github.com/netlens/netlens/tests/lab"
+	"github.com/netlens/netlens/tests/promproc"
+	"github.com/netlens/netlens/tests/testenv"
+)
+
+const (
+	labNode    = "lab-node"
+	labCluster = "lab"
+	// scrapeEvery is Prometheus's scrape interval; $__rate_interval is then
+	// max(step 1s + scrape 1s, 4 x scrape) = 4s, as Grafana computes it.
+	scrapeEvery = time.Second
+	labWindow   = 4 * time.Second
+)
+
+// mayBeEmpty are the targets of the Prometheus flavour that may answer no
+// series in the lab, each with the reason. Every other target must answer at
+// least one series. Keys: file, panel title, metric.
+var mayBeEmpty = map[string]string{
+	"prometheus/nic.json|NIC receive pressure and kernel drops|netlens_nic_rx_cache_full_total": "only mlx5 NICs have an Rx cache full counter; the lab machine's NIC is virtio_net (docs/nic.md)",
+	"prometheus/nic.json|Rx cache full by node and interface|netlens_nic_rx_cache_full_total":   "only mlx5 NICs have an Rx cache full counter; the lab machine's NIC is virtio_net",
+	"prometheus/overview.json|NIC receive pressure per second|netlens_nic_rx_cache_full_total":  "only mlx5 NICs have an Rx cache full counter; the lab machine's NIC is virtio_net",
+	"prometheus/overview.json|NIC receive pressure per node|netlens_nic_rx_cache_full_total":    "only mlx5 NICs have an Rx cache full counter; the lab machine's NIC is virtio_net",
+}
+
+// dropLab is a lab with pods a and b, iptables rules dropping a's UDP and
+// TCP to b (their counters are the ground truth), a real agent and Debian's
+// Prometheus scraping it every second with the node and cluster labels a
+// scrape config adds.
+type dropLab struct {
+	l     *lab.Lab
+	a, b  *lab.Pod
+	agent *agentproc.Agent
+	prom  *promproc.Prometheus
+}
+
+func startDropLab(t *testing.T) *dropLab {
+	t.Helper()
+	if os.Geteuid() != 0 && os.Getenv(testenv.RequirePrivilegedEnv) != "1" {
+		t.Skip("NOT EXERCISED: the Prometheus flavour's PromQL against real agent data needs root (network lab, eBPF agent): run go test as root")
+	}
+	testenv.RequireBTF(t)
+	testenv.RequireCommands(t, "ip", "iptables", "prometheus", "promtool")
+	l := lab.New(t)
+	a, b := l.AddPod("a"), l.AddPod("b")
+	agent := agentproc.Start(t, agentproc.DropFlags(t, lab.PodsFile(t, a, b))...)
+	for _, r := range []struct{ proto, comment string }{{"udp", "nl-dash-udp"}, {"tcp", "nl-dash-tcp"}} {
+		l.MustNodeRun("iptables", "-I", "FORWARD", "-s", a.IPv4.String(), "-d", b.IPv4.String(), "-p", r.proto,
+			"-m", "comment", "--comment", r.comment, "-j", "DROP")
+	}
+	prom := promproc.Start(t, promproc.Options{Config: promproc.ScrapeConfig(scrapeEvery, []string{agent.Addr},
+		map[string]string{"node": labNode, "cluster": labCluster})})
+	return &dropLab{l: l, a: a, b: b, agent: agent, prom: prom}
+}
+
+// send sends udp datagrams of 100 bytes and syns TCP SYNs from a to b.
+func (d *dropLab) send(t *testing.T, udp, syns int) {
+	t.Helper()
+	if err := d.a.Do(func() error {
+		if err := lab.SendUDP(netip.AddrPortFrom(d.b.IPv4, 53), udp, 100); err != nil {
+			return err
+		}
+		return lab.SendSYNs(netip.AddrPortFrom(d.b.IPv4, 80), syns)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// truth is the two rules' counters: packets and bytes the kernel dropped.
+type truth struct{ packets, bytes uint64 }
+
+func (d *dropLab) truth(t *testing.T) truth {
+	t.Helper()
+	up, ub := d.l.RuleCounter(t, "iptables", "nl-dash-udp")
+	tp, tb := d.l.RuleCounter(t, "iptables", "nl-dash-tcp")
+	return truth{packets: up + tp, bytes: ub + tb}
+}
+
+// waitScraped waits until Prometheus holds a's egress drops as the rules
+// counted them (the agent drains the kernel every second and is scraped
+// every second), and returns that instant.
+func (d *dropLab) waitScraped(t *testing.T, want truth) time.Time {
+	t.Helper()
+	expr := fmt.Sprintf(`sum(netlens_pod_drop_packets_total{pod=%q, direction="egress", reason="NETFILTER_DROP"})`, d.a.KubeName())
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		now := time.Now()
+		ss, err := promInstant(d.prom.URL, expr, now)
+		if err == nil && len(ss) == 1 && ss[0].Values[0] == float64(want.packets) {
+			return now
+		}
+		if now.After(deadline) {
+			t.Fatalf("Prometheus did not reach the rule counters (%d packets) within 20s: %+v %v", want.packets, ss, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// The Prometheus flavour's PromQL on real agent data: with the lab's
+// cluster, node, namespace, pods and reason selected, every target parses,
+// answers without error and returns series (except those listed in
+// mayBeEmpty, with the reason); every drop count is the kernel's: between
+// two instants around a burst, the panels' pod-level drops grew by exactly
+// the iptables rules' count (once for the sender, egress, once for the
+// receiver, ingress), the node-level drops by at least that (other traffic
+// on the machine drops packets too) and by exactly what the agent itself
+// exports; rates show the burst and return to zero. Every variable lists the
+// lab's values. Then every app panel, run through the data source backend,
+// shows the same series and numbers as its Prometheus twin.
+func TestPrometheusFlavourOnLabData(t *testing.T) {
+	d := startDropLab(t)
+
+	// Phase 1 creates the series, so that phase 2 is a counter increase.
+	d.send(t, 3, 1)
+	first := d.truth(t)
+	if first.packets != 4 {
+		t.Fatalf("the rules dropped %d packets, want 4", first.packets)
+	}
+	t1 := d.waitScraped(t, first)
+	time.Sleep(1500 * time.Millisecond) // a scrape after t1 with the same values
+
+	const udp, syns = 40, 5
+	burstAt := time.Now()
+	d.send(t, udp, syns)
+	second := d.truth(t)
+	n := second.packets - first.packets
+	nBytes := second.bytes - first.bytes
+	if n != udp+syns {
+		t.Fatalf("the rules dropped %d packets in the burst, want %d", n, udp+syns)
+	}
+	d.waitScraped(t, second)
+	// Let the rate windows pass the burst, so that rates return to zero.
+	time.Sleep(time.Until(burstAt.Add(labWindow + 4*time.Second)))
+	t2 := time.Now()
+	t.Logf("burst of %d packets (%d bytes) at %v; t1 %v, t2 %v", n, nBytes, burstAt.Format(time.TimeOnly), t1.Format(time.TimeOnly), t2.Format(time.TimeOnly))
+
+	vars := map[string]string{
+		"cluster": labCluster, "node": labNode, "namespace": regexOf(lab.Namespace),
+		"pod": regexOf(d.a.KubeName(), d.b.KubeName()), "reason": "NETFILTER_DROP", "interface": ".*",
+		"__rate_interval": fmt.Sprintf("%ds", int(labWindow.Seconds())),
+	}
+	rangeStart := burstAt.Add(-20 * time.Second)
+	targets, dropTargets := 0, 0
+	emptySeen := map[string]bool{}
+	for _, f := range promDashboards(t) {
+		if f.Flavour.Schema != "netlens" {
+			continue
+		}
+		for _, p := range f.D.Panels {
+			for _, tg := range p.Targets {
+				targets++
+				where := fmt.Sprintf("%s panel %q target %s", f.Rel, p.Title, tg.RefID)
+				expr := substitute(tg.Expr, vars)
+				e, err := promParser.ParseExpr(expr)
+				if err != nil {
+					t.Errorf("%s: does not parse: %v", where, err)
+					continue
+				}
+				metrics := metricsOf(e)
+				var ss []promSeries
+				if tg.Instant {
+					ss, err = promInstant(d.prom.URL, expr, t2)
+				} else {
+					ss, err = promRange(d.prom.URL, expr, rangeStart, t2, time.Second)
+				}
+				if err != nil {
+					t.Errorf("%s: %v\n%s", where, err, expr)
+					continue
+				}
+				key := f.Rel + "|" + p.Title + "|" + strings.Join(metrics, ",")
+				if len(ss) == 0 {
+					if reason, ok := mayBeEmpty[key]; ok {
+						emptySeen[key] = true
+						t.Logf("%s: no series, as expected: %s", where, reason)
+					} else {
+						t.Errorf("%s: no series in the lab: %s", where, expr)
+					}
+					continue
+				}
+				for _, s := range ss {
+					for _, v := range s.Values {
+						if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+							t.Errorf("%s: value %v in %v", where, v, s.Labels)
+							break
+						}
+					}
+				}
+				if len(metrics) == 1 && strings.HasPrefix(metrics[0], "netlens_") && strings.Contains(metrics[0], "drop_") &&
+					(strings.HasSuffix(metrics[0], "_packets_total") || strings.HasSuffix(metrics[0], "_bytes_total")) {
+					dropTargets++
+					checkDropTarget(t, d, where, e, metrics[0], ss, t1, t2, burstAt, truth{packets: n, bytes: nBytes})
+				}
+			}
+		}
+		checkVariables(t, d, f, vars, rangeStart, t2)
+	}
+	for key := range mayBeEmpty {
+		if !emptySeen[key] {
+			t.Logf("listed as possibly empty, but answered series here: %s", key)
+		}
+	}
+	if targets == 0 || dropTargets == 0 {
+		t.Fatalf("%d targets, %d drop targets checked", targets, dropTargets)
+	}
+	t.Logf("%d targets ran, %d drop targets compared with the rule counters", targets, dropTargets)
+
+	// The app's panels through the backend equal the Prometheus flavour's.
+	r := newReader(t, d.prom.URL, `{"scrapeIntervalSeconds":1}`)
+	rg := query.Range{From: t2.Add(-40 * time.Second), To: t2, Interval: time.Second, MaxDataPoints: 1000}
+	in := flavourInputs{
+		filters: map[string][]string{
+			"cluster": {labCluster}, "node": {labNode}, "namespace": {lab.Namespace},
+			"pod": {d.a.KubeName(), d.b.KubeName()}, "reason": {"NETFILTER_DROP"}, "interface": nil,
+		},
+		prom: map[string]string{
+			"cluster": labCluster, "node": labNode, "namespace": regexOf(lab.Namespace),
+			"pod": regexOf(d.a.KubeName(), d.b.KubeName()), "reason": "NETFILTER_DROP", "interface": ".*",
+		},
+	}
+	byFile := map[string]dashboardFile{}
+	for _, f := range loadDashboards(t) {
+		byFile[f.Rel] = f
+	}
+	for _, name := range []string{"drops.json", "nic.json", "overview.json"} {
+		c := compareFlavours(t, byFile[name], byFile["prometheus/"+name], r, d.prom.URL, rg, labWindow, in)
+		if c == 0 {
+			t.Errorf("%s: nothing compared", name)
+		}
+		t.Logf("%s: %d series (and nodes) of the app's panels equal the Prometheus flavour's", name, c)
+	}
+}
+
+// checkDropTarget compares a drop panel's numbers with the kernel's.
+//
+// Exactness: the panel's expression with rate(<sel>[w]) replaced by <sel>
+// sums the counters the panel reads; its increase between t1 and t2 is an
+// integer count with no extrapolation, compared with tolerance 0. rate()
+// itself extrapolates to the window's edges, so rates are only checked to
+// show the burst (between n/5 and n/2 per second over a 4 s window, as in
+// tests/prometheus) and to be zero once the window has passed it.
+func checkDropTarget(t *testing.T, d *dropLab, where string, e parser.Expr, metric string, ss []promSeries, t1, t2, burstAt time.Time, want truth) {
+	t.Helper()
+	raw, ok := rawCounters(e)
+	if !ok {
+		t.Errorf("%s: no rate() over %s", where, metric)
+		return
+	}
+	rawExpr := raw.String()
+	at := func(ts time.Time) []promSeries {
+		v, err := promInstant(d.prom.URL, rawExpr, ts)
+		if err != nil {
+			t.Fatalf("%s: %s: %v", where, rawExpr, err)
+		}
+		return v
+	}
+	before, after := at(t1), at(t2)
+	delta := func(match map[string]string) float64 { return sumValues(after, match) - sumValues(before, match) }
+	bytes := strings.HasSuffix(metric, "_bytes_total")
+	count := float64(want.packets)
+	if bytes {
+		count = float64(want.bytes)
+	}
+	pod := strings.HasPrefix(metric, "netlens_pod_drop_")
+	grouped := func(l string) bool {
+		return strings.Contains(rawExpr, l) && slices.ContainsFunc(after, func(s promSeries) bool { _, ok := s.Labels[l]; return ok })
+	}
+
+	// Rates over the burst.
+	peak := 0.0
+	byTime := map[int64]float64{}
+	for _, s := range ss {
+		for i, ts := range s.Times {
+			byTime[ts.UnixMilli()] += s.Values[i]
+		}
+	}
+	for _, v := range byTime {
+		peak = max(peak, v)
+	}
+	last := byTime[t2.Truncate(time.Second).UnixMilli()]
+	if len(ss) > 0 && len(ss[0].Times) > 0 {
+		lt := ss[0].Times[len(ss[0].Times)-1]
+		last = byTime[lt.UnixMilli()]
+	}
+
+	if pod {
+		// Each dropped packet is a's (egress) and b's (ingress).
+		if got := delta(nil); got != 2*count {
+			t.Errorf("%s: pod drops grew by %v between t1 and t2, the rules counted %v (x2: sender and receiver)\n%s", where, got, count, rawExpr)
+		}
+		if grouped("direction") {
+			if got := delta(map[string]string{"direction": "egress"}); got != count {
+				t.Errorf("%s: egress drops grew by %v, the rules counted %v", where, got, count)
+			}
+			if got := delta(map[string]string{"direction": "ingress"}); got != count {
+				t.Errorf("%s: ingress drops grew by %v, the rules counted %v", where, got, count)
+			}
+		}
+		if grouped("pod") {
+			if got := delta(map[string]string{"pod": d.a.KubeName()}); got != count {
+				t.Errorf("%s: pod a's drops grew by %v, the rules counted %v", where, got, count)
+			}
+		}
+		if !bytes && (peak < 2*count/5 || peak > 2*count/2) {
+			t.Errorf("%s: peak rate %v, want %v to %v for a burst of %v drops (x2) in a %v window", where, peak, 2*count/5, 2*count/2, count, labWindow)
+		}
+		if last != 0 {
+			t.Errorf("%s: rate %v after the window passed the burst, want 0", where, last)
+		}
+		return
+	}
+	// Node-level drops count every drop on the machine (other labs', other
+	// traffic's): at least the rules' count, and exactly the agent's export.
+	got := delta(nil)
+	if got < count {
+		t.Errorf("%s: node drops grew by %v between t1 and t2, less than the rules' %v\n%s", where, got, count, rawExpr)
+	}
+	if !bytes && peak < count/5 {
+		t.Errorf("%s: peak rate %v, want at least %v for a burst of %v drops in a %v window", where, peak, count/5, count, labWindow)
+	}
+	if strings.Contains(rawExpr, `reason=~"NETFILTER_DROP"`) {
+		labels := map[string]string{"reason": "NETFILTER_DROP"}
+		var agentSays, panelSays float64
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			agentSays = d.agent.Metrics(t).Sum(metric, labels)
+			time.Sleep(1500 * time.Millisecond) // a scrape after reading the agent
+			panelSays = sumValues(at(time.Now()), nil)
+			if agentSays == panelSays && agentSays == d.agent.Metrics(t).Sum(metric, labels) || time.Now().After(deadline) {
+				break
+			}
+		}
+		if agentSays != panelSays {
+			t.Errorf("%s: the panel's counters sum to %v, the agent exports %v", where, panelSays, agentSays)
+		}
+	}
+	if got != count {
+		t.Logf("%s: node drops grew by %v, of which the lab's rules %v: other drops happened on this machine", where, got, count)
+	}
+}
+
+// checkVariables runs every query variable (label_values) with the lab's
+// selections and requires the lab's values among the answer.
+func checkVariables(t *testing.T, d *dropLab, f dashboardFile, vars map[string]string, start, end time.Time) {
+	t.Helper()
+	want := map[string][]string{
+		"cluster": {labCluster}, "node": {labNode}, "namespace": {lab.Namespace},
+		"pod": {d.a.KubeName(), d.b.KubeName()}, "reason": {"NETFILTER_DROP"}, "interface": {"lo"},
+	}
+	for _, v := range f.D.Templating.List {
+		if v.Type != "query" {
+			continue
+		}
+		m := labelValuesQuery.FindStringSubmatch(v.queryText())
+		if m == nil {
+			t.Errorf("%s variable %s: %q", f.Rel, v.Name, v.queryText())
+			continue
+		}
+		got, err := promLabelValues(d.prom.URL, m[2], substitute(m[1], vars), start, end)
+		if err != nil {
+			t.Errorf("%s variable %s: %v", f.Rel, v.Name, err)
+			continue
+		}
+		for _, w := range want[v.Name] {
+			if !slices.Contains(got, w) {
+				t.Errorf("%s variable %s lists %v, without the lab's %q", f.Rel, v.Name, got, w)
+			}
+		}
+	}
+}
