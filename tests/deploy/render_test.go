@@ -133,6 +133,7 @@ type objects struct {
 	clusterRoleBindings []rbacv1.ClusterRoleBinding
 	serviceMonitors     []monitor
 	podMonitors         []monitor
+	prometheusRules     []prometheusRule
 }
 
 var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
@@ -197,6 +198,10 @@ func decodeAll(t *testing.T, out string) *objects {
 			var v monitor
 			strict(&v)
 			o.podMonitors = append(o.podMonitors, v)
+		case "monitoring.coreos.com/v1 PrometheusRule":
+			var v prometheusRule
+			strict(&v)
+			o.prometheusRules = append(o.prometheusRules, v)
 		default:
 			t.Fatalf("document %d: unexpected kind %q %q (add it to the test)\n%s", i, tm.APIVersion, tm.Kind, doc)
 		}
@@ -275,6 +280,8 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"extraConfig key is a flag name", "agent.extraConfig.--log-level=debug", "--log-level"},
 		{"TLS without a secret", "tls.enabled=true", "tls.existingSecret"},
 		{"metrics auth without a token", "auth.metrics=true", "auth.token.enabled"},
+		{"unknown PrometheusRule value", "prometheusRule.enable=true", "additional properties"},
+		{"PrometheusRule namespace", "prometheusRule.namespace=Monitoring_NS", "namespace"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
