@@ -122,7 +122,7 @@ var drops = Dashboard{
 			ID: 7, Kind: Reasons, W: 24, H: 12,
 			Title: "Drop reasons explained",
 			Description: "Every drop reason seen in the time range with what it means, its likely cause and what to check " +
-				"(Netlens's reason catalog), and its mean and peak drops per second. Click a reason to filter by it.",
+				"(Netlens's reason catalog), and its drops per second. Click a reason to see where it drops.",
 			Queries: []Query{{Q: q(models.QueryDrops, by("reason"), dropFilters), Legend: "{{reason}}"}},
 			Drill:   &Drill{Page: "drops", Labels: []string{"reason"}},
 		},

@@ -54,6 +54,9 @@ func Render(d Dashboard, fl Flavour) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// ReasonsPanel is the plugin id of the app's drop reasons panel.
+const ReasonsPanel = "netlens-reasons-panel"
+
 type renderer struct {
 	d  Dashboard
 	fl Flavour
@@ -765,6 +768,16 @@ func (r renderer) ranking(pj *panelJSON, p Panel, unit string, links []any) {
 }
 
 func (r renderer) reasons(pj *panelJSON, unit string, links []any) error {
+	if r.fl.Netlens {
+		// The app's own panel (src/panels/reasons) explains each reason from
+		// the data source's catalog and links it to the Drops page; the
+		// PromQL flavours, for Grafanas without the app, carry the catalog in
+		// value mappings instead.
+		pj.Type = ReasonsPanel
+		pj.FieldConfig.Defaults = map[string]any{"unit": unit}
+		pj.Options = map[string]any{"unit": unit, "linkToDrops": true}
+		return nil
+	}
 	pj.Type = "table"
 	mappings, err := reasonMappings(r.fl.Schema)
 	if err != nil {

@@ -563,6 +563,20 @@ func TestReasonsTableExplainsEveryReason(t *testing.T) {
 				continue
 			}
 			found++
+			if f.Flavour.Netlens {
+				// The app's panel explains the reasons from the data source's
+				// catalog itself (src/panels/reasons).
+				var opts struct {
+					Options map[string]any `json:"options"`
+				}
+				if err := json.Unmarshal(p.Raw, &opts); err != nil {
+					t.Fatal(err)
+				}
+				if p.Type != dashgen.ReasonsPanel || opts.Options["linkToDrops"] != true || opts.Options["unit"] != p.FieldConfig.Defaults.Unit {
+					t.Errorf("%s: reasons shown by %q with options %v, want %s linking to the Drops page in the panel's unit", f.Rel, p.Type, opts.Options, dashgen.ReasonsPanel)
+				}
+				continue
+			}
 			var mapped []string
 			for _, o := range p.FieldConfig.Overrides {
 				for _, pr := range o.Properties {

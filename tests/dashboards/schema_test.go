@@ -196,6 +196,25 @@ func strictPanel(path string, rp any) ([]string, error) {
 	return lost, nil
 }
 
+// reasonsPanelOptions are the options of the app's reasons panel
+// (src/panels/reasons/types.ts ReasonsPanelOptions).
+type reasonsPanelOptions struct {
+	Unit        string `json:"unit"`
+	LinkToDrops bool   `json:"linkToDrops"`
+}
+
+func (o *reasonsPanelOptions) UnmarshalJSONStrict(raw []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(o); err != nil {
+		return err
+	}
+	if o.Unit != "pps" && o.Unit != "Bps" {
+		return fmt.Errorf("unit %q: want pps or Bps", o.Unit)
+	}
+	return nil
+}
+
 // strictOptions decodes a core panel's options with the SDK's type for them
 // (the SDK's registry returns nothing for a panel it decoded without error).
 func strictOptions(panelType string, raw []byte) (any, error) {
@@ -209,6 +228,8 @@ func strictOptions(panelType string, raw []byte) (any, error) {
 		o = &table.Options{}
 	case "text":
 		o = &text.Options{}
+	case dashgen.ReasonsPanel:
+		o = &reasonsPanelOptions{}
 	default:
 		return nil, fmt.Errorf("panel type %q: no schema known here (add it to strictOptions)", panelType)
 	}
