@@ -5,6 +5,7 @@ import { sceneGraph, SceneComponentProps, SceneObjectBase, SceneObjectState } fr
 import { Alert, LoadingPlaceholder, TextLink, useStyles2 } from '@grafana/ui';
 
 import { prefixRoute, ROUTES } from '../../constants';
+import { getPanelBoxStyles } from './styles';
 
 export interface AgentHealth {
   agents: number;
@@ -114,18 +115,7 @@ function AgentHealthRenderer({ model }: SceneComponentProps<AgentHealthScene>) {
 }
 
 const getStyles = (theme: GrafanaTheme2) => ({
-  container: css({
-    width: '100%',
-    padding: theme.spacing(1, 2),
-    border: `1px solid ${theme.colors.border.weak}`,
-    borderRadius: theme.shape.radius.default,
-    background: theme.colors.background.primary,
-    overflow: 'auto',
-  }),
-  heading: css({
-    fontSize: theme.typography.h5.fontSize,
-    marginBottom: theme.spacing(1),
-  }),
+  ...getPanelBoxStyles(theme),
   figure: css({ fontSize: theme.typography.h4.fontSize, marginBottom: theme.spacing(1) }),
   list: css({ color: theme.colors.warning.text, paddingLeft: theme.spacing(2) }),
   more: css({ color: theme.colors.text.secondary, margin: 0 }),

@@ -1,11 +1,11 @@
 import React from 'react';
-import { css } from '@emotion/css';
-import { GrafanaTheme2, LoadingState } from '@grafana/data';
+import { LoadingState } from '@grafana/data';
 import { sceneGraph, SceneComponentProps, SceneObjectBase, SceneObjectState } from '@grafana/scenes';
 import { useStyles2 } from '@grafana/ui';
 
 import { ReasonsExplained, reasonsInData, useReasonCatalog } from '../../components/ReasonsExplained';
 import { DS_VARIABLE } from './common';
+import { getPanelBoxStyles } from './styles';
 
 export interface ReasonsExplainedSceneState extends SceneObjectState {
   title: string;
@@ -24,7 +24,7 @@ export class ReasonsExplainedScene extends SceneObjectBase<ReasonsExplainedScene
 }
 
 function ReasonsExplainedRenderer({ model }: SceneComponentProps<ReasonsExplainedScene>) {
-  const styles = useStyles2(getStyles);
+  const styles = useStyles2(getPanelBoxStyles);
   const { title, unit } = model.useState();
   const { data } = sceneGraph.getData(model).useState();
   // Re-render when the data source changes.
@@ -53,18 +53,3 @@ function ReasonsExplainedRenderer({ model }: SceneComponentProps<ReasonsExplaine
     </div>
   );
 }
-
-const getStyles = (theme: GrafanaTheme2) => ({
-  container: css({
-    width: '100%',
-    padding: theme.spacing(1, 2),
-    border: `1px solid ${theme.colors.border.weak}`,
-    borderRadius: theme.shape.radius.default,
-    background: theme.colors.background.primary,
-    overflow: 'auto',
-  }),
-  heading: css({
-    fontSize: theme.typography.h5.fontSize,
-    marginBottom: theme.spacing(1),
-  }),
-});
