@@ -5,7 +5,6 @@ package dashboards_test
 import (
 	"fmt"
 	"math"
-	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -15,20 +14,23 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/netlens/netlens/pkg/query"
-	"github.com/netlens/netlens/tests/agentproc"
+	"github.com/netlens/netlens/tests/droplab"
 	"github.com/netlens/netlens/tests/lab"
-	"github.com/netlens/netlens/tests/promproc"
 	"github.com/netlens/netlens/tests/testenv"
 )
 
-const (
-	labNode    = "lab-node"
-	labCluster = "lab"
-	// scrapeEvery is Prometheus's scrape interval; $__rate_interval is then
-	// max(step 1s + scrape 1s, 4 x scrape) = 4s, as Grafana computes it.
-	scrapeEvery = time.Second
-	labWindow   = 4 * time.Second
-)
+// labWindow is $__rate_interval with droplab.ScrapeEvery (1s):
+// max(step 1s + scrape 1s, 4 x scrape) = 4s, as Grafana computes it.
+const labWindow = 4 * time.Second
+
+// startDropLab is droplab.Start, skipped loudly where it cannot run.
+func startDropLab(t *testing.T) *droplab.Lab {
+	t.Helper()
+	if os.Geteuid() != 0 && os.Getenv(testenv.RequirePrivilegedEnv) != "1" {
+		t.Skip("NOT EXERCISED: the Prometheus flavour's PromQL against real agent data needs root (network lab, eBPF agent): run go test as root")
+	}
+	return droplab.Start(t, "nl-dash")
+}
 
 // mayBeEmpty are the targets of the Prometheus flavour that may answer no
 // series in the lab, each with the reason. Every other target must answer at
@@ -40,74 +42,21 @@ var mayBeEmpty = map[string]string{
 	"prometheus/overview.json|NIC receive pressure per node|netlens_nic_rx_cache_full_total":    "only mlx5 NICs have an Rx cache full counter; the lab machine's NIC is virtio_net",
 }
 
-// dropLab is a lab with pods a and b, iptables rules dropping a's UDP and
-// TCP to b (their counters are the ground truth), a real agent and Debian's
-// Prometheus scraping it every second with the node and cluster labels a
-// scrape config adds.
-type dropLab struct {
-	l     *lab.Lab
-	a, b  *lab.Pod
-	agent *agentproc.Agent
-	prom  *promproc.Prometheus
-}
-
-func startDropLab(t *testing.T) *dropLab {
-	t.Helper()
-	if os.Geteuid() != 0 && os.Getenv(testenv.RequirePrivilegedEnv) != "1" {
-		t.Skip("NOT EXERCISED: the Prometheus flavour's PromQL against real agent data needs root (network lab, eBPF agent): run go test as root")
-	}
-	testenv.RequireBTF(t)
-	testenv.RequireCommands(t, "ip", "iptables", "prometheus", "promtool")
-	l := lab.New(t)
-	a, b := l.AddPod("a"), l.AddPod("b")
-	agent := agentproc.Start(t, agentproc.DropFlags(t, lab.PodsFile(t, a, b))...)
-	for _, r := range []struct{ proto, comment string }{{"udp", "nl-dash-udp"}, {"tcp", "nl-dash-tcp"}} {
-		l.MustNodeRun("iptables", "-I", "FORWARD", "-s", a.IPv4.String(), "-d", b.IPv4.String(), "-p", r.proto,
-			"-m", "comment", "--comment", r.comment, "-j", "DROP")
-	}
-	prom := promproc.Start(t, promproc.Options{Config: promproc.ScrapeConfig(scrapeEvery, []string{agent.Addr},
-		map[string]string{"node": labNode, "cluster": labCluster})})
-	return &dropLab{l: l, a: a, b: b, agent: agent, prom: prom}
-}
-
-// send sends udp datagrams of 100 bytes and syns TCP SYNs from a to b.
-func (d *dropLab) send(t *testing.T, udp, syns int) {
-	t.Helper()
-	if err := d.a.Do(func() error {
-		if err := lab.SendUDP(netip.AddrPortFrom(d.b.IPv4, 53), udp, 100); err != nil {
-			return err
-		}
-		return lab.SendSYNs(netip.AddrPortFrom(d.b.IPv4, 80), syns)
-	}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// truth is the two rules' counters: packets and bytes the kernel dropped.
-type truth struct{ packets, bytes uint64 }
-
-func (d *dropLab) truth(t *testing.T) truth {
-	t.Helper()
-	up, ub := d.l.RuleCounter(t, "iptables", "nl-dash-udp")
-	tp, tb := d.l.RuleCounter(t, "iptables", "nl-dash-tcp")
-	return truth{packets: up + tp, bytes: ub + tb}
-}
-
 // waitScraped waits until Prometheus holds a's egress drops as the rules
 // counted them (the agent drains the kernel every second and is scraped
 // every second), and returns that instant.
-func (d *dropLab) waitScraped(t *testing.T, want truth) time.Time {
+func waitScraped(t *testing.T, d *droplab.Lab, want droplab.Truth) time.Time {
 	t.Helper()
-	expr := fmt.Sprintf(`sum(netlens_pod_drop_packets_total{pod=%q, direction="egress", reason="NETFILTER_DROP"})`, d.a.KubeName())
+	expr := fmt.Sprintf(`sum(netlens_pod_drop_packets_total{pod=%q, direction="egress", reason="NETFILTER_DROP"})`, d.A.KubeName())
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		now := time.Now()
-		ss, err := promInstant(d.prom.URL, expr, now)
-		if err == nil && len(ss) == 1 && ss[0].Values[0] == float64(want.packets) {
+		ss, err := promInstant(d.Prom.URL, expr, now)
+		if err == nil && len(ss) == 1 && ss[0].Values[0] == float64(want.Packets) {
 			return now
 		}
 		if now.After(deadline) {
-			t.Fatalf("Prometheus did not reach the rule counters (%d packets) within 20s: %+v %v", want.packets, ss, err)
+			t.Fatalf("Prometheus did not reach the rule counters (%d packets) within 20s: %+v %v", want.Packets, ss, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -128,32 +77,32 @@ func TestPrometheusFlavourOnLabData(t *testing.T) {
 	d := startDropLab(t)
 
 	// Phase 1 creates the series, so that phase 2 is a counter increase.
-	d.send(t, 3, 1)
-	first := d.truth(t)
-	if first.packets != 4 {
-		t.Fatalf("the rules dropped %d packets, want 4", first.packets)
+	d.Send(t, 3, 1)
+	first := d.Truth(t)
+	if first.Packets != 4 {
+		t.Fatalf("the rules dropped %d packets, want 4", first.Packets)
 	}
-	t1 := d.waitScraped(t, first)
+	t1 := waitScraped(t, d, first)
 	time.Sleep(1500 * time.Millisecond) // a scrape after t1 with the same values
 
 	const udp, syns = 40, 5
 	burstAt := time.Now()
-	d.send(t, udp, syns)
-	second := d.truth(t)
-	n := second.packets - first.packets
-	nBytes := second.bytes - first.bytes
+	d.Send(t, udp, syns)
+	second := d.Truth(t)
+	n := second.Packets - first.Packets
+	nBytes := second.Bytes - first.Bytes
 	if n != udp+syns {
 		t.Fatalf("the rules dropped %d packets in the burst, want %d", n, udp+syns)
 	}
-	d.waitScraped(t, second)
+	waitScraped(t, d, second)
 	// Let the rate windows pass the burst, so that rates return to zero.
 	time.Sleep(time.Until(burstAt.Add(labWindow + 4*time.Second)))
 	t2 := time.Now()
 	t.Logf("burst of %d packets (%d bytes) at %v; t1 %v, t2 %v", n, nBytes, burstAt.Format(time.TimeOnly), t1.Format(time.TimeOnly), t2.Format(time.TimeOnly))
 
 	vars := map[string]string{
-		"cluster": labCluster, "node": labNode, "namespace": regexOf(lab.Namespace),
-		"pod": regexOf(d.a.KubeName(), d.b.KubeName()), "reason": "NETFILTER_DROP", "interface": ".*",
+		"cluster": droplab.Cluster, "node": droplab.Node, "namespace": regexOf(lab.Namespace),
+		"pod": regexOf(d.A.KubeName(), d.B.KubeName()), "reason": "NETFILTER_DROP", "interface": ".*",
 		"__rate_interval": fmt.Sprintf("%ds", int(labWindow.Seconds())),
 	}
 	rangeStart := burstAt.Add(-20 * time.Second)
@@ -176,9 +125,9 @@ func TestPrometheusFlavourOnLabData(t *testing.T) {
 				metrics := metricsOf(e)
 				var ss []promSeries
 				if tg.Instant {
-					ss, err = promInstant(d.prom.URL, expr, t2)
+					ss, err = promInstant(d.Prom.URL, expr, t2)
 				} else {
-					ss, err = promRange(d.prom.URL, expr, rangeStart, t2, time.Second)
+					ss, err = promRange(d.Prom.URL, expr, rangeStart, t2, time.Second)
 				}
 				if err != nil {
 					t.Errorf("%s: %v\n%s", where, err, expr)
@@ -205,7 +154,7 @@ func TestPrometheusFlavourOnLabData(t *testing.T) {
 				if len(metrics) == 1 && strings.HasPrefix(metrics[0], "netlens_") && strings.Contains(metrics[0], "drop_") &&
 					(strings.HasSuffix(metrics[0], "_packets_total") || strings.HasSuffix(metrics[0], "_bytes_total")) {
 					dropTargets++
-					checkDropTarget(t, d, where, e, metrics[0], ss, t1, t2, burstAt, truth{packets: n, bytes: nBytes})
+					checkDropTarget(t, d, where, e, metrics[0], ss, t1, t2, burstAt, droplab.Truth{Packets: n, Bytes: nBytes})
 				}
 			}
 		}
@@ -222,16 +171,16 @@ func TestPrometheusFlavourOnLabData(t *testing.T) {
 	t.Logf("%d targets ran, %d drop targets compared with the rule counters", targets, dropTargets)
 
 	// The app's panels through the backend equal the Prometheus flavour's.
-	r := newReader(t, d.prom.URL, `{"scrapeIntervalSeconds":1}`)
+	r := newReader(t, d.Prom.URL, `{"scrapeIntervalSeconds":1}`)
 	rg := query.Range{From: t2.Add(-40 * time.Second), To: t2, Interval: time.Second, MaxDataPoints: 1000}
 	in := flavourInputs{
 		filters: map[string][]string{
-			"cluster": {labCluster}, "node": {labNode}, "namespace": {lab.Namespace},
-			"pod": {d.a.KubeName(), d.b.KubeName()}, "reason": {"NETFILTER_DROP"}, "interface": nil,
+			"cluster": {droplab.Cluster}, "node": {droplab.Node}, "namespace": {lab.Namespace},
+			"pod": {d.A.KubeName(), d.B.KubeName()}, "reason": {"NETFILTER_DROP"}, "interface": nil,
 		},
 		prom: map[string]string{
-			"cluster": labCluster, "node": labNode, "namespace": regexOf(lab.Namespace),
-			"pod": regexOf(d.a.KubeName(), d.b.KubeName()), "reason": "NETFILTER_DROP", "interface": ".*",
+			"cluster": droplab.Cluster, "node": droplab.Node, "namespace": regexOf(lab.Namespace),
+			"pod": regexOf(d.A.KubeName(), d.B.KubeName()), "reason": "NETFILTER_DROP", "interface": ".*",
 		},
 	}
 	byFile := map[string]dashboardFile{}
@@ -239,7 +188,7 @@ func TestPrometheusFlavourOnLabData(t *testing.T) {
 		byFile[f.Rel] = f
 	}
 	for _, name := range []string{"drops.json", "nic.json", "overview.json"} {
-		c := compareFlavours(t, byFile[name], byFile["prometheus/"+name], r, d.prom.URL, rg, labWindow, in)
+		c := compareFlavours(t, byFile[name], byFile["prometheus/"+name], r, d.Prom.URL, rg, labWindow, in)
 		if c == 0 {
 			t.Errorf("%s: nothing compared", name)
 		}
@@ -255,7 +204,7 @@ func TestPrometheusFlavourOnLabData(t *testing.T) {
 // itself extrapolates to the window's edges, so rates are only checked to
 // show the burst (between n/5 and n/2 per second over a 4 s window, as in
 // tests/prometheus) and to be zero once the window has passed it.
-func checkDropTarget(t *testing.T, d *dropLab, where string, e parser.Expr, metric string, ss []promSeries, t1, t2, burstAt time.Time, want truth) {
+func checkDropTarget(t *testing.T, d *droplab.Lab, where string, e parser.Expr, metric string, ss []promSeries, t1, t2, burstAt time.Time, want droplab.Truth) {
 	t.Helper()
 	raw, ok := rawCounters(e)
 	if !ok {
@@ -264,7 +213,7 @@ func checkDropTarget(t *testing.T, d *dropLab, where string, e parser.Expr, metr
 	}
 	rawExpr := raw.String()
 	at := func(ts time.Time) []promSeries {
-		v, err := promInstant(d.prom.URL, rawExpr, ts)
+		v, err := promInstant(d.Prom.URL, rawExpr, ts)
 		if err != nil {
 			t.Fatalf("%s: %s: %v", where, rawExpr, err)
 		}
@@ -273,9 +222,9 @@ func checkDropTarget(t *testing.T, d *dropLab, where string, e parser.Expr, metr
 	before, after := at(t1), at(t2)
 	delta := func(match map[string]string) float64 { return sumValues(after, match) - sumValues(before, match) }
 	bytes := strings.HasSuffix(metric, "_bytes_total")
-	count := float64(want.packets)
+	count := float64(want.Packets)
 	if bytes {
-		count = float64(want.bytes)
+		count = float64(want.Bytes)
 	}
 	pod := strings.HasPrefix(metric, "netlens_pod_drop_")
 	grouped := func(l string) bool {
@@ -313,7 +262,7 @@ func checkDropTarget(t *testing.T, d *dropLab, where string, e parser.Expr, metr
 			}
 		}
 		if grouped("pod") {
-			if got := delta(map[string]string{"pod": d.a.KubeName()}); got != count {
+			if got := delta(map[string]string{"pod": d.A.KubeName()}); got != count {
 				t.Errorf("%s: pod a's drops grew by %v, the rules counted %v", where, got, count)
 			}
 		}
@@ -339,10 +288,10 @@ func checkDropTarget(t *testing.T, d *dropLab, where string, e parser.Expr, metr
 		var agentSays, panelSays float64
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			agentSays = d.agent.Metrics(t).Sum(metric, labels)
+			agentSays = d.Agent.Metrics(t).Sum(metric, labels)
 			time.Sleep(1500 * time.Millisecond) // a scrape after reading the agent
 			panelSays = sumValues(at(time.Now()), nil)
-			if agentSays == panelSays && agentSays == d.agent.Metrics(t).Sum(metric, labels) || time.Now().After(deadline) {
+			if agentSays == panelSays && agentSays == d.Agent.Metrics(t).Sum(metric, labels) || time.Now().After(deadline) {
 				break
 			}
 		}
@@ -357,11 +306,11 @@ func checkDropTarget(t *testing.T, d *dropLab, where string, e parser.Expr, metr
 
 // checkVariables runs every query variable (label_values) with the lab's
 // selections and requires the lab's values among the answer.
-func checkVariables(t *testing.T, d *dropLab, f dashboardFile, vars map[string]string, start, end time.Time) {
+func checkVariables(t *testing.T, d *droplab.Lab, f dashboardFile, vars map[string]string, start, end time.Time) {
 	t.Helper()
 	want := map[string][]string{
-		"cluster": {labCluster}, "node": {labNode}, "namespace": {lab.Namespace},
-		"pod": {d.a.KubeName(), d.b.KubeName()}, "reason": {"NETFILTER_DROP"}, "interface": {"lo"},
+		"cluster": {droplab.Cluster}, "node": {droplab.Node}, "namespace": {lab.Namespace},
+		"pod": {d.A.KubeName(), d.B.KubeName()}, "reason": {"NETFILTER_DROP"}, "interface": {"lo"},
 	}
 	for _, v := range f.D.Templating.List {
 		if v.Type != "query" {
@@ -372,7 +321,7 @@ func checkVariables(t *testing.T, d *dropLab, f dashboardFile, vars map[string]s
 			t.Errorf("%s variable %s: %q", f.Rel, v.Name, v.queryText())
 			continue
 		}
-		got, err := promLabelValues(d.prom.URL, m[2], substitute(m[1], vars), start, end)
+		got, err := promLabelValues(d.Prom.URL, m[2], substitute(m[1], vars), start, end)
 		if err != nil {
 			t.Errorf("%s variable %s: %v", f.Rel, v.Name, err)
 			continue

@@ -2,7 +2,6 @@ package prometheus_test
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -14,113 +13,59 @@ import (
 	"github.com/netlens/netlens/pkg/models"
 	"github.com/netlens/netlens/pkg/plugin"
 	"github.com/netlens/netlens/pkg/query"
-	"github.com/netlens/netlens/tests/agentproc"
+	"github.com/netlens/netlens/tests/droplab"
 	"github.com/netlens/netlens/tests/grafanahost"
 	"github.com/netlens/netlens/tests/lab"
-	"github.com/netlens/netlens/tests/promproc"
 	"github.com/netlens/netlens/tests/testenv"
 )
 
-const (
-	labNode    = "lab-node"
-	labCluster = "lab"
-	// scrapeEvery is Prometheus's scrape interval and the data source's scrapeIntervalSeconds.
-	scrapeEvery = time.Second
-)
-
-// dropLab is a lab with pods a and b, iptables rules dropping a's UDP and TCP
-// to b, an agent, and Prometheus scraping it every second.
-type dropLab struct {
-	l     *lab.Lab
-	a, b  *lab.Pod
-	agent *agentproc.Agent
-	prom  *promproc.Prometheus
-}
-
-func startDropLab(t *testing.T) *dropLab {
-	t.Helper()
-	testenv.RequireBTF(t)
-	testenv.RequireCommands(t, "ip", "iptables", "prometheus", "promtool")
-	l := lab.New(t)
-	a, b := l.AddPod("a"), l.AddPod("b")
-	agent := agentproc.Start(t, agentproc.DropFlags(t, lab.PodsFile(t, a, b))...)
-	for _, r := range []struct{ proto, comment string }{{"udp", "nl-prom-udp"}, {"tcp", "nl-prom-tcp"}} {
-		l.MustNodeRun("iptables", "-I", "FORWARD", "-s", a.IPv4.String(), "-d", b.IPv4.String(), "-p", r.proto,
-			"-m", "comment", "--comment", r.comment, "-j", "DROP")
-	}
-	prom := promproc.Start(t, promproc.Options{Config: promproc.ScrapeConfig(scrapeEvery, []string{agent.Addr},
-		map[string]string{"node": labNode, "cluster": labCluster})})
-	return &dropLab{l: l, a: a, b: b, agent: agent, prom: prom}
-}
-
-// send sends udp datagrams of 100 bytes and syns TCP SYNs from a to b.
-func (d *dropLab) send(t *testing.T, udp, syns int) {
-	t.Helper()
-	if err := d.a.Do(func() error {
-		if err := lab.SendUDP(netip.AddrPortFrom(d.b.IPv4, 53), udp, 100); err != nil {
-			return err
-		}
-		return lab.SendSYNs(netip.AddrPortFrom(d.b.IPv4, 80), syns)
-	}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// truth is the rule counters: packets per protocol, and in total with bytes.
-type truth struct{ udp, tcp, packets, bytes uint64 }
-
-func (d *dropLab) truth(t *testing.T) truth {
-	t.Helper()
-	up, ub := d.l.RuleCounter(t, "iptables", "nl-prom-udp")
-	tp, tb := d.l.RuleCounter(t, "iptables", "nl-prom-tcp")
-	return truth{udp: up, tcp: tp, packets: up + tp, bytes: ub + tb}
-}
+func startDropLab(t *testing.T) *droplab.Lab { return droplab.Start(t, "nl-prom") }
 
 // checkCounters asserts that counter values (rate off) read through the
 // Reader equal the kernel's rule counters once Prometheus has scraped the
 // agent after the drops: node-level drops per protocol, pod-level drops of
 // the sender (egress) and receiver (ingress), packets and bytes.
-func checkCounters(t *testing.T, d *dropLab, want truth) {
+func checkCounters(t *testing.T, d *droplab.Lab, want droplab.Truth) {
 	t.Helper()
-	r := reader(t, d.prom.URL, `{"scrapeIntervalSeconds":1}`)
+	r := reader(t, d.Prom.URL, `{"scrapeIntervalSeconds":1}`)
 	rg := func() query.Range { return lastRange(2*time.Minute, time.Second) }
 	pod := func(value string) func() backend.DataResponse {
 		return func() backend.DataResponse {
 			return r.Query(ctx, parse(t, `{"queryType":"podDrops","groupBy":["pod","direction","reason"],"rate":false,"value":"`+value+`",
-				"filters":{"node":["`+labNode+`"],"namespace":["`+lab.Namespace+`"],"pod":["`+d.a.KubeName()+`","`+d.b.KubeName()+`"],"reason":["NETFILTER_DROP"]}}`), rg())
+				"filters":{"node":["`+droplab.Node+`"],"namespace":["`+lab.Namespace+`"],"pod":["`+d.A.KubeName()+`","`+d.B.KubeName()+`"],"reason":["NETFILTER_DROP"]}}`), rg())
 		}
 	}
-	egress := map[string]string{"pod": d.a.KubeName(), "direction": "egress", "reason": "NETFILTER_DROP"}
-	ingress := map[string]string{"pod": d.b.KubeName(), "direction": "ingress", "reason": "NETFILTER_DROP"}
+	egress := map[string]string{"pod": d.A.KubeName(), "direction": "egress", "reason": "NETFILTER_DROP"}
+	ingress := map[string]string{"pod": d.B.KubeName(), "direction": "ingress", "reason": "NETFILTER_DROP"}
 	// Within a few scrape intervals (the agent drains its table every second,
 	// Prometheus scrapes every second) the last point is the rule counter.
 	resp, took := eventually(t, 15*time.Second, pod("packets"), func(f data.Frames) bool {
-		return last(find(f, egress)) == float64(want.packets) && last(find(f, ingress)) == float64(want.packets)
+		return last(find(f, egress)) == float64(want.Packets) && last(find(f, ingress)) == float64(want.Packets)
 	})
-	t.Logf("pod drops reached the rule counters (%d packets) after %v", want.packets, took.Round(time.Millisecond))
-	if got := last(find(resp.Frames, egress)); got != float64(want.packets) {
-		t.Fatalf("a egress: panel says %v, kernel rule counters %d\n%s", got, want.packets, describe(resp.Frames))
+	t.Logf("pod drops reached the rule counters (%d packets) after %v", want.Packets, took.Round(time.Millisecond))
+	if got := last(find(resp.Frames, egress)); got != float64(want.Packets) {
+		t.Fatalf("a egress: panel says %v, kernel rule counters %d\n%s", got, want.Packets, describe(resp.Frames))
 	}
-	if got := last(find(resp.Frames, ingress)); got != float64(want.packets) {
-		t.Fatalf("b ingress: panel says %v, kernel rule counters %d", got, want.packets)
+	if got := last(find(resp.Frames, ingress)); got != float64(want.Packets) {
+		t.Fatalf("b ingress: panel says %v, kernel rule counters %d", got, want.Packets)
 	}
 	if u := find(resp.Frames, egress).Config.Unit; u != "short" {
 		t.Errorf("unit %q", u)
 	}
 	resp = pod("bytes")()
-	if got := last(find(resp.Frames, egress)); got != float64(want.bytes) {
-		t.Errorf("a egress bytes: panel says %v, kernel rule counters %d\n%s", got, want.bytes, describe(resp.Frames))
+	if got := last(find(resp.Frames, egress)); got != float64(want.Bytes) {
+		t.Errorf("a egress bytes: panel says %v, kernel rule counters %d\n%s", got, want.Bytes, describe(resp.Frames))
 	}
 	// Node-level drops count every NETFILTER_DROP on the machine, including
 	// other tests' labs running at the same time: so they are at least the
 	// rule counters, and exactly what the agent itself exports once
 	// Prometheus has scraped it (agent against kernel is tests/drops' job).
-	for proto, n := range map[string]uint64{"udp": want.udp, "tcp": want.tcp} {
-		sel := map[string]string{"node": labNode, "reason": "NETFILTER_DROP", "protocol": proto}
+	for proto, n := range map[string]uint64{"udp": want.UDP, "tcp": want.TCP} {
+		sel := map[string]string{"node": droplab.Node, "reason": "NETFILTER_DROP", "protocol": proto}
 		var agentSays float64
 		resp, took := eventually(t, 15*time.Second, func() backend.DataResponse {
-			agentSays = d.agent.Metrics(t).Sum("netlens_drop_packets_total", map[string]string{"reason": "NETFILTER_DROP", "protocol": proto})
-			return r.Query(ctx, parse(t, `{"queryType":"drops","groupBy":["node","reason","protocol"],"rate":false,"filters":{"node":["`+labNode+`"],"reason":["NETFILTER_DROP"]}}`), rg())
+			agentSays = d.Agent.Metrics(t).Sum("netlens_drop_packets_total", map[string]string{"reason": "NETFILTER_DROP", "protocol": proto})
+			return r.Query(ctx, parse(t, `{"queryType":"drops","groupBy":["node","reason","protocol"],"rate":false,"filters":{"node":["`+droplab.Node+`"],"reason":["NETFILTER_DROP"]}}`), rg())
 		}, func(f data.Frames) bool { return lastOrZero(find(f, sel)) == agentSays })
 		got := lastOrZero(find(resp.Frames, sel))
 		if got != agentSays || got < float64(n) {
@@ -138,33 +83,33 @@ func checkCounters(t *testing.T, d *dropLab, want truth) {
 func TestLabDropsThroughPrometheus(t *testing.T) {
 	d := startDropLab(t)
 	// Phase 1 creates the series, so that phase 2's burst is a counter increase.
-	d.send(t, 3, 1)
-	first := d.truth(t)
-	if first.packets != 4 {
-		t.Fatalf("rules dropped %d packets, want 4", first.packets)
+	d.Send(t, 3, 1)
+	first := d.Truth(t)
+	if first.Packets != 4 {
+		t.Fatalf("rules dropped %d packets, want 4", first.Packets)
 	}
 	checkCounters(t, d, first)
 
 	const udp, syns = 40, 5
-	d.send(t, udp, syns)
+	d.Send(t, udp, syns)
 	burstAt := time.Now()
-	second := d.truth(t)
-	if second.packets != first.packets+udp+syns {
-		t.Fatalf("rules dropped %d packets, want %d", second.packets, first.packets+udp+syns)
+	second := d.Truth(t)
+	if second.Packets != first.Packets+udp+syns {
+		t.Fatalf("rules dropped %d packets, want %d", second.Packets, first.Packets+udp+syns)
 	}
 	checkCounters(t, d, second)
 
 	// Rates: window = max(step 1s + scrape 1s, 4 x scrape) = 4s. The burst
 	// of 45 drops (within a few ms) shows as a bump of about 45/4..45/3 pps in
 	// the windows holding it, and zero once the window has passed it.
-	r := reader(t, d.prom.URL, `{"scrapeIntervalSeconds":1}`)
+	r := reader(t, d.Prom.URL, `{"scrapeIntervalSeconds":1}`)
 	time.Sleep(time.Until(burstAt.Add(7 * time.Second)))
-	q := parse(t, `{"queryType":"podDrops","groupBy":["pod","direction"],"filters":{"pod":["`+d.a.KubeName()+`"]}}`)
+	q := parse(t, `{"queryType":"podDrops","groupBy":["pod","direction"],"filters":{"pod":["`+d.A.KubeName()+`"]}}`)
 	resp := r.Query(ctx, q, lastRange(2*time.Minute, time.Second))
 	if resp.Error != nil {
 		t.Fatal(resp.Error)
 	}
-	vf := find(resp.Frames, map[string]string{"pod": d.a.KubeName(), "direction": "egress"})
+	vf := find(resp.Frames, map[string]string{"pod": d.A.KubeName(), "direction": "egress"})
 	if vf == nil {
 		t.Fatalf("no rate series:\n%s", describe(resp.Frames))
 	}
@@ -195,10 +140,10 @@ func TestLabDropsThroughPrometheus(t *testing.T) {
 // pods' names does not widen the selection.
 func TestLabHostileFiltersMatchNothing(t *testing.T) {
 	d := startDropLab(t)
-	d.send(t, 2, 0)
-	want := d.truth(t)
+	d.Send(t, 2, 0)
+	want := d.Truth(t)
 	checkCounters(t, d, want)
-	r := reader(t, d.prom.URL, `{"scrapeIntervalSeconds":1}`)
+	r := reader(t, d.Prom.URL, `{"scrapeIntervalSeconds":1}`)
 	for _, v := range []string{`"} or vector(1) #`, `.*`, `a\`, "a\nb", `", pod=~".+`, "ポッド"} {
 		esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(v)
 		for _, rate := range []string{"true", "false"} {
@@ -210,8 +155,8 @@ func TestLabHostileFiltersMatchNothing(t *testing.T) {
 				t.Errorf("filter %q selected series:\n%s", v, describe(resp.Frames))
 			}
 		}
-		resp := r.Query(ctx, parse(t, `{"queryType":"podDrops","groupBy":["pod","direction"],"rate":false,"filters":{"pod":["`+esc+`","`+d.a.KubeName()+`"]}}`), lastRange(time.Minute, time.Second))
-		if len(resp.Frames) != 1 || resp.Frames[0].Fields[1].Labels["pod"] != d.a.KubeName() {
+		resp := r.Query(ctx, parse(t, `{"queryType":"podDrops","groupBy":["pod","direction"],"rate":false,"filters":{"pod":["`+esc+`","`+d.A.KubeName()+`"]}}`), lastRange(time.Minute, time.Second))
+		if len(resp.Frames) != 1 || resp.Frames[0].Fields[1].Labels["pod"] != d.A.KubeName() {
 			t.Errorf("filter %q plus a's name: got\n%s", v, describe(resp.Frames))
 		}
 	}
@@ -220,22 +165,22 @@ func TestLabHostileFiltersMatchNothing(t *testing.T) {
 // Health, template variable values and the nodes table from the real server.
 func TestLabHealthValuesNodes(t *testing.T) {
 	d := startDropLab(t)
-	d.send(t, 2, 0)
-	checkCounters(t, d, d.truth(t))
-	r := reader(t, d.prom.URL, `{"scrapeIntervalSeconds":1}`)
+	d.Send(t, 2, 0)
+	checkCounters(t, d, d.Truth(t))
+	r := reader(t, d.Prom.URL, `{"scrapeIntervalSeconds":1}`)
 	res := r.Health(ctx)
 	if res.Status != backend.HealthStatusOk || !strings.Contains(res.Message, "1 agent reporting netlens metrics") {
 		t.Fatalf("health %v: %s", res.Status, res.Message)
 	}
-	rr := reader(t, d.prom.URL, `{"schema":"retina"}`)
+	rr := reader(t, d.Prom.URL, `{"schema":"retina"}`)
 	if res := rr.Health(ctx); res.Status != backend.HealthStatusError || !strings.Contains(res.Message, "no AKS Network Observability metrics") {
 		t.Fatalf("retina health on a netlens Prometheus: %v %s", res.Status, res.Message)
 	}
 	rg := lastRange(5*time.Minute, time.Second)
 	for label, want := range map[query.Label]string{
-		query.LabelNode: labNode, query.LabelPod: d.a.KubeName(), query.LabelNamespace: lab.Namespace, query.LabelReason: "NETFILTER_DROP",
+		query.LabelNode: droplab.Node, query.LabelPod: d.A.KubeName(), query.LabelNamespace: lab.Namespace, query.LabelReason: "NETFILTER_DROP",
 	} {
-		got, err := r.Values(ctx, label, models.Filters{Node: []string{labNode}}, rg)
+		got, err := r.Values(ctx, label, models.Filters{Node: []string{droplab.Node}}, rg)
 		if err != nil || !slices.Contains(got, want) {
 			t.Errorf("values of %s: %v %v, want %q among them", label, got, err, want)
 		}
@@ -251,8 +196,8 @@ func TestLabHealthValuesNodes(t *testing.T) {
 	for _, f := range resp.Frames[0].Fields {
 		row[f.Name] = f.At(0).(string)
 	}
-	st := d.agent.Status(t)
-	if row["node"] != labNode || row["cluster"] != labCluster || row["kernel"] == "" || row["version"] == "" || row["drop_source"] == "" {
+	st := d.Agent.Status(t)
+	if row["node"] != droplab.Node || row["cluster"] != droplab.Cluster || row["kernel"] == "" || row["version"] == "" || row["drop_source"] == "" {
 		t.Errorf("nodes row %v (agent status %+v)", row, st)
 	}
 }
@@ -262,13 +207,13 @@ func TestLabHealthValuesNodes(t *testing.T) {
 // passes "Save & test".
 func TestLabThroughGrafanaHost(t *testing.T) {
 	d := startDropLab(t)
-	d.send(t, 5, 2)
-	want := d.truth(t)
+	d.Send(t, 5, 2)
+	want := d.Truth(t)
 	checkCounters(t, d, want)
 
 	bin := testenv.GoBuild(t, "./pkg", "gpx_netlens")
 	h := grafanahost.Start(t, bin)
-	ds := grafanahost.DataSource{UID: "netlens-prom-lab", URL: d.prom.URL, JSONData: `{"mode":"prometheus","scrapeIntervalSeconds":1}`}
+	ds := grafanahost.DataSource{UID: "netlens-prom-lab", URL: d.Prom.URL, JSONData: `{"mode":"prometheus","scrapeIntervalSeconds":1}`}
 	pCtx := ds.PluginContext(plugin.ID)
 	res, err := h.CheckHealth(ctx, pCtx)
 	if err != nil || res.Status != backend.HealthStatusOk || !strings.Contains(res.Message, "1 agent reporting") {
@@ -277,7 +222,7 @@ func TestLabThroughGrafanaHost(t *testing.T) {
 	now := time.Now()
 	resp, err := h.QueryData(ctx, &backend.QueryDataRequest{PluginContext: pCtx, Queries: []backend.DataQuery{{
 		RefID: "A", TimeRange: backend.TimeRange{From: now.Add(-2 * time.Minute), To: now}, Interval: time.Second, MaxDataPoints: 1000,
-		JSON: []byte(`{"queryType":"podDrops","groupBy":["pod","direction"],"rate":false,"filters":{"pod":["` + d.a.KubeName() + `"]}}`),
+		JSON: []byte(`{"queryType":"podDrops","groupBy":["pod","direction"],"rate":false,"filters":{"pod":["` + d.A.KubeName() + `"]}}`),
 	}}})
 	if err != nil {
 		t.Fatal(err)
@@ -286,14 +231,14 @@ func TestLabThroughGrafanaHost(t *testing.T) {
 	if r.Error != nil {
 		t.Fatal(r.Error)
 	}
-	vf := find(r.Frames, map[string]string{"pod": d.a.KubeName(), "direction": "egress"})
-	if got := last(vf); got != float64(want.packets) {
-		t.Fatalf("through the plugin: %v, kernel rule counters %d\n%s", got, want.packets, describe(r.Frames))
+	vf := find(r.Frames, map[string]string{"pod": d.A.KubeName(), "direction": "egress"})
+	if got := last(vf); got != float64(want.Packets) {
+		t.Fatalf("through the plugin: %v, kernel rule counters %d\n%s", got, want.Packets, describe(r.Frames))
 	}
 	if r.Frames[0].Meta == nil || r.Frames[0].Meta.Type != data.FrameTypeTimeSeriesMulti || !strings.Contains(r.Frames[0].Meta.ExecutedQueryString, "netlens_pod_drop_packets_total") {
 		t.Fatalf("meta %+v", r.Frames[0].Meta)
 	}
-	if vf.Config == nil || vf.Config.DisplayNameFromDS != d.a.KubeName()+" egress" {
+	if vf.Config == nil || vf.Config.DisplayNameFromDS != d.A.KubeName()+" egress" {
 		t.Fatalf("config %+v", vf.Config)
 	}
 
