@@ -38,6 +38,9 @@ quietly mage -v
 step "Grafana plugin validator"
 bash scripts/validate-plugin.sh
 
+step "Dashboard linter"
+bash scripts/lint-dashboards.sh
+
 step "Go tests (privileged tests required)"
 # One package at a time: drop tests compare node-wide kernel counts, which
 # another package's lab traffic would disturb.

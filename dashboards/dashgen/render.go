@@ -235,11 +235,13 @@ func (r renderer) dashboard() (*dashboardJSON, error) {
 	d, fl := r.d, r.fl
 	desc := d.Description + " " + fl.About
 	dj := &dashboardJSON{
-		UID:           UID(d.UID, fl),
-		Title:         d.Title + fl.TitleSuffix,
-		Description:   desc,
-		Tags:          append([]string{"netlens", fl.Tag}, d.Tags...),
-		Editable:      true,
+		UID:         UID(d.UID, fl),
+		Title:       d.Title + fl.TitleSuffix,
+		Description: desc,
+		Tags:        append([]string{"netlens", fl.Tag}, d.Tags...),
+		// Generated: edits belong in dashgen; users copy the dashboard to change it
+		// (dashboard-linter's uneditable-dashboard rule).
+		Editable:      false,
 		GraphTooltip:  1, // shared crosshair: spikes line up across panels
 		Refresh:       d.Refresh,
 		SchemaVersion: SchemaVersion,

@@ -40,6 +40,7 @@ type dashboard struct {
 	Tags          []string `json:"tags"`
 	SchemaVersion int      `json:"schemaVersion"`
 	GraphTooltip  int      `json:"graphTooltip"`
+	Editable      *bool    `json:"editable"`
 	Templating    struct {
 		List []variable `json:"list"`
 	} `json:"templating"`

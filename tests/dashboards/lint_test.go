@@ -265,6 +265,13 @@ var lintRules = []rule{
 		})
 		return out
 	}},
+	{name: "uneditable-dashboard", check: func(f dashboardFile) []string {
+		// Generated dashboards are changed in dashgen; users copy them to edit.
+		if f.D.Editable == nil || *f.D.Editable {
+			return []string{"the dashboard is editable, want editable: false"}
+		}
+		return nil
+	}},
 	{name: "unique-panel-ids-rule", check: func(f dashboardFile) []string {
 		var out []string
 		seen := map[int]bool{}
