@@ -1,7 +1,7 @@
 import './intersectionObserver.mock';
 import React from 'react';
 import { ConstantVariable, SceneFlexItem, SceneFlexLayout, SceneReactObject, SceneVariableSet } from '@grafana/scenes';
-import { render, screen } from '@testing-library/react';
+import { act, render, screen } from '@testing-library/react';
 
 import { LIVE_EVENTS_NEEDS_DIRECT, LiveEventsScene } from './LiveEventsScene';
 
@@ -19,8 +19,9 @@ const SETTINGS: Record<string, unknown> = {
 
 function renderFor(uid: string) {
   getInstanceSettings.mockImplementation((u: string) => SETTINGS[u]);
+  const ds = new ConstantVariable({ name: 'ds', value: uid });
   const scene = new SceneFlexLayout({
-    $variables: new SceneVariableSet({ variables: [new ConstantVariable({ name: 'ds', value: uid })] }),
+    $variables: new SceneVariableSet({ variables: [ds] }),
     children: [
       new SceneFlexItem({
         body: new LiveEventsScene({ panel: new SceneReactObject({ reactNode: <div>events table</div> }) }),
@@ -28,6 +29,7 @@ function renderFor(uid: string) {
     ],
   });
   render(<scene.Component model={scene} />);
+  return ds;
 }
 
 describe('LiveEventsScene', () => {
@@ -36,6 +38,14 @@ describe('LiveEventsScene', () => {
     expect(screen.getByText('events table')).toBeInTheDocument();
     expect(screen.queryByText(LIVE_EVENTS_NEEDS_DIRECT)).not.toBeInTheDocument();
     expect(getInstanceSettings).toHaveBeenCalledWith('direct');
+  });
+
+  it('follows the data source variable: choosing a direct-mode data source shows the panel', () => {
+    const ds = renderFor('prom');
+    expect(screen.getByText(LIVE_EVENTS_NEEDS_DIRECT)).toBeInTheDocument();
+    act(() => ds.setState({ value: 'direct' }));
+    expect(screen.getByText('events table')).toBeInTheDocument();
+    expect(screen.queryByText(LIVE_EVENTS_NEEDS_DIRECT)).not.toBeInTheDocument();
   });
 
   it.each(['prom', 'legacy', 'unknown'])(

@@ -1,12 +1,5 @@
 import React from 'react';
-import {
-  sceneGraph,
-  SceneComponentProps,
-  SceneObjectBase,
-  SceneObject,
-  SceneObjectState,
-  VariableDependencyConfig,
-} from '@grafana/scenes';
+import { sceneGraph, SceneComponentProps, SceneObjectBase, SceneObject, SceneObjectState } from '@grafana/scenes';
 import { Alert } from '@grafana/ui';
 
 import { instanceSettings } from '../../components/DataSources/DataSources';
@@ -28,8 +21,6 @@ export const LIVE_EVENTS_NEEDS_DIRECT = 'Live drop events need a data source in 
  */
 export class LiveEventsScene extends SceneObjectBase<LiveEventsSceneState> {
   static Component = LiveEventsRenderer;
-
-  protected _variableDependency = new VariableDependencyConfig(this, { variableNames: [DS_VARIABLE] });
 }
 
 /** The mode of the data source `uid`, undefined when Grafana does not know it. */
