@@ -18,3 +18,18 @@ quietly() {
   fi
   rm -f "$log"
 }
+
+# optional_go_tool prints the path of an optional checker: $1 (a path from the
+# environment) if set, else command $2 from PATH, else $2 installed with
+# `go install $3@latest`. It prints nothing when none can be had (the module
+# proxy of the development machines refuses some of them).
+optional_go_tool() {
+  local given=$1 name=$2 module=$3
+  if [[ -n $given ]]; then
+    echo "$given"
+  elif command -v "$name"; then
+    :
+  elif go install "$module@latest" 2>/dev/null; then
+    echo "$(go env GOPATH)/bin/$name"
+  fi
+}

@@ -10,14 +10,10 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
 
-validator="${PLUGINCHECK2:-$(command -v plugincheck2 || true)}"
+validator=$(optional_go_tool "${PLUGINCHECK2:-}" plugincheck2 github.com/grafana/plugin-validator/pkg/cmd/plugincheck2)
 if [[ -z "$validator" ]]; then
-  if go install github.com/grafana/plugin-validator/pkg/cmd/plugincheck2@latest 2>/dev/null; then
-    validator="$(go env GOPATH)/bin/plugincheck2"
-  else
-    echo "NOT EXERCISED: plugin validator: plugincheck2 is not installed and go install of github.com/grafana/plugin-validator failed (module proxy refused it)"
-    exit 0
-  fi
+  echo "NOT EXERCISED: plugin validator: plugincheck2 is not installed and go install of github.com/grafana/plugin-validator failed (module proxy refused it)"
+  exit 0
 fi
 [[ -f dist/plugin.json && -d dist/datasource ]] || { echo "dist/ is not built: run npm run build and mage -v" >&2; exit 1; }
 
