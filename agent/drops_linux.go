@@ -133,7 +133,7 @@ func (d *dropRuntime) status(st *api.Status) {
 		return
 	}
 	for _, a := range d.probe.Attempts() {
-		st.DropSourceAttempts = append(st.DropSourceAttempts, api.DropSourceAttempt{Source: string(a.Source), Error: a.Error})
+		st.DropSourceAttempts = append(st.DropSourceAttempts, api.DropSourceAttempt{Source: string(a.Source), Error: a.Error, Refusal: string(a.Refusal)})
 	}
 	pinned, err := d.probe.Pinned()
 	st.Pinned = pinned

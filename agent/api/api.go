@@ -30,6 +30,10 @@ type Status struct {
 type DropSourceAttempt struct {
 	Source string `json:"source"`
 	Error  string `json:"error,omitempty"`
+	// Refusal classifies Error: "not supported" (the kernel lacks the hook),
+	// "not permitted" (the kernel has it, capabilities or a security policy
+	// refuse it) or "failed".
+	Refusal string `json:"refusal,omitempty"`
 }
 
 // CollectorStatus is one collector's latest run.

@@ -63,6 +63,8 @@ type Options struct {
 type Attempt struct {
 	Source Source `json:"source"`
 	Error  string `json:"error,omitempty"`
+	// Refusal classifies Error: not supported, not permitted or failed.
+	Refusal Refusal `json:"refusal,omitempty"`
 }
 
 // Probe is the loaded drop programs and their maps.
@@ -135,7 +137,12 @@ func Open(opts Options) (*Probe, error) {
 			}
 			return p, nil
 		}
-		p.attempts = append(p.attempts, Attempt{Source: src, Error: err.Error()})
+		refusal := refusalOf(err)
+		msg := err.Error()
+		if refusal == NotPermitted {
+			msg += " (" + permissionHint() + ")"
+		}
+		p.attempts = append(p.attempts, Attempt{Source: src, Error: msg, Refusal: refusal})
 		errs = append(errs, fmt.Errorf("%s: %w", src, err))
 		p.closeObjects()
 	}
@@ -167,10 +174,15 @@ func (p *Probe) open(src Source, opts Options) error {
 	} else {
 		kernel, err := btf.LoadKernelSpec()
 		if err != nil {
-			return fmt.Errorf("kernel BTF: %w", err)
+			return fmt.Errorf("%w: %w", errNoKernelBTF, err)
 		}
-		if src == SourceTPBTF {
+		switch src {
+		case SourceTPBTF:
 			if err := checkReasonArgument(kernel); err != nil {
+				return err
+			}
+		case SourceFexit, SourceKprobe:
+			if err := checkNfhookTarget(kernel); err != nil {
 				return err
 			}
 		}
@@ -264,27 +276,31 @@ func containsName(as []attachment, name string) bool {
 	return false
 }
 
+// errNoReasonArgument means tp_btf/kfree_skb cannot be used for drops with
+// reasons on this kernel.
+var errNoReasonArgument = errors.New("kernel has no kfree_skb BTF tracepoint with a drop reason (5.17+)")
+
 // checkReasonArgument makes sure tp_btf/kfree_skb passes a drop reason
 // (kernels 5.17+): without it the program would read garbage as the reason.
 func checkReasonArgument(kernel *btf.Spec) error {
 	var td *btf.Typedef
 	if err := kernel.TypeByName("btf_trace_kfree_skb", &td); err != nil {
-		return fmt.Errorf("kernel has no kfree_skb BTF tracepoint: %w", err)
+		return fmt.Errorf("%w: %w", errNoReasonArgument, err)
 	}
 	ptr, ok := td.Type.(*btf.Pointer)
 	if !ok {
-		return errors.New("btf_trace_kfree_skb is not a function pointer")
+		return fmt.Errorf("%w: btf_trace_kfree_skb is not a function pointer", errNoReasonArgument)
 	}
 	fp, ok := ptr.Target.(*btf.FuncProto)
 	if !ok {
-		return errors.New("btf_trace_kfree_skb is not a function pointer")
+		return fmt.Errorf("%w: btf_trace_kfree_skb is not a function pointer", errNoReasonArgument)
 	}
 	// (void *ctx, struct sk_buff *skb, void *location, enum skb_drop_reason reason, ...)
 	if len(fp.Params) < 4 {
-		return errors.New("kfree_skb carries no drop reason on this kernel (before 5.17)")
+		return fmt.Errorf("%w: kfree_skb has no reason argument (kernel before 5.17)", errNoReasonArgument)
 	}
 	if _, ok := btf.UnderlyingType(fp.Params[3].Type).(*btf.Enum); !ok {
-		return errors.New("kfree_skb's third argument is not the drop reason enum")
+		return fmt.Errorf("%w: kfree_skb's third argument is not the drop reason enum", errNoReasonArgument)
 	}
 	return nil
 }

@@ -91,17 +91,38 @@ func TestIptablesPolicyDrops(t *testing.T) {
 		{"legacy", "iptables-legacy", "ip6tables-legacy"},
 	} {
 		t.Run(backend.name, func(t *testing.T) {
-			testIptablesPolicyDrops(t, backend.v4, backend.v6)
+			testIptablesPolicyDrops(t, backend.v4, backend.v6, "")
 		})
 	}
 }
 
-func testIptablesPolicyDrops(t *testing.T, v4, v6 string) {
+// The netfilter-only fallbacks, fentry/fexit and kprobes on nf_hook_slow,
+// count the same iptables policy drops exactly, where the kernel lets them
+// attach; where it does not, the agent's classification of the refusal names
+// the gap.
+func TestNetfilterFallbackSources(t *testing.T) {
+	for _, src := range []string{"fexit", "kprobe"} {
+		t.Run(src, func(t *testing.T) {
+			testIptablesPolicyDrops(t, "iptables", "ip6tables", src)
+		})
+	}
+}
+
+// testIptablesPolicyDrops runs the policy test with the iptables commands v4
+// and v6 and the agent's drop source forced to source ("" for its default).
+func testIptablesPolicyDrops(t *testing.T, v4, v6, source string) {
 	requirePrivileges(t)
 	testenv.RequireCommands(t, v4, v6)
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
-	agent := agentproc.Start(t, agentproc.DropFlags(t, lab.PodsFile(t, a, b))...)
+	flags := agentproc.DropFlags(t, lab.PodsFile(t, a, b))
+	if source != "" {
+		flags = append(flags, "--drop-source", source)
+	}
+	agent := agentproc.Start(t, flags...)
+	if st := agent.Status(t); source != "" && st.DropSource != source {
+		notRunRefused(t, source, st)
+	}
 
 	rules := []struct{ cmd, src, dst, comment string }{
 		{v4, a.IPv4.String(), b.IPv4.String(), "nl-tcp4"},
