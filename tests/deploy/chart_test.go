@@ -46,8 +46,11 @@ type chartCase struct {
 }
 
 var chartCases = []chartCase{
-	{name: "default", pinning: true, stateDir: true, priorityClass: "system-node-critical"},
-	{name: "windows", file: "ci/windows-values.yaml", windows: true, pinning: true, stateDir: true, priorityClass: "system-node-critical"},
+	// The default protects /api/v1 with a generated token and leaves /metrics open.
+	{name: "default", token: true, tokenSecret: "netlens-token", tokenKey: "token", generated: true,
+		pinning: true, stateDir: true, priorityClass: "system-node-critical"},
+	{name: "windows", file: "ci/windows-values.yaml", windows: true, token: true, tokenSecret: "netlens-token", tokenKey: "token", generated: true,
+		pinning: true, stateDir: true, priorityClass: "system-node-critical"},
 	{name: "tls-token", file: "ci/tls-token-values.yaml", windows: true, tls: true, token: true, tokenSecret: "netlens-token", tokenKey: "token",
 		generated: true, metricsAuth: true, sysAdmin: true, pinning: true, stateDir: true, priorityClass: "system-node-critical"},
 	{name: "monitors", file: "ci/monitors-values.yaml", token: true, tokenSecret: "my-netlens-token", tokenKey: "api-token",

@@ -3,7 +3,8 @@
 // document decoded strictly into the real Kubernetes API types (a misspelt field
 // fails), least privilege, the agent configuration checked against the agent's
 // own flags, the committed rendered manifests, the scrape configurations
-// (promtool) and the image build command.
+// (promtool) and the image build command; and, with the real agent binary run
+// as the rendered DaemonSet runs it, who may read its API and metrics.
 package deploy
 
 import (
@@ -279,7 +280,8 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"toleration operator", "linux.tolerations[0].operator=Any", "operator"},
 		{"extraConfig key is a flag name", "agent.extraConfig.--log-level=debug", "--log-level"},
 		{"TLS without a secret", "tls.enabled=true", "tls.existingSecret"},
-		{"metrics auth without a token", "auth.metrics=true", "auth.token.enabled"},
+		{"metrics auth without a token", "auth.token.enabled=false,auth.metrics=true", "auth.token.enabled"},
+		{"existing token Secret without the token", "auth.token.enabled=false,auth.token.existingSecret=netlens-token", "auth.token.enabled is false"},
 		{"unknown PrometheusRule value", "prometheusRule.enable=true", "additional properties"},
 		{"PrometheusRule namespace", "prometheusRule.namespace=Monitoring_NS", "namespace"},
 	}
@@ -321,6 +323,14 @@ func TestRenderedManifestsCurrent(t *testing.T) {
 			}
 			if _, ok := o.daemonSets[release+"-windows"]; ok != f.windows {
 				t.Errorf("Windows DaemonSet present = %v, want %v", ok, f.windows)
+			}
+			// No token in a public file: every agent mounts the operator's
+			// Secret netlens-token instead (TestRenderedAgentAuth runs it).
+			if len(o.secrets) != 0 {
+				t.Errorf("%s holds Secrets (a token committed here would be everyone's): %s", f.file, dump(o.secrets))
+			}
+			for _, ds := range o.daemonSets {
+				checkSecretMounts(t, chartCase{token: true, tokenSecret: "netlens-token"}, ds)
 			}
 		})
 	}

@@ -80,6 +80,9 @@ Checks of value combinations the schema cannot express.
 {{- if and .Values.auth.metrics (not .Values.auth.token.enabled) -}}
 {{- fail "auth.metrics protects /metrics with the agent token: it needs auth.token.enabled" -}}
 {{- end -}}
+{{- if and .Values.auth.token.existingSecret (not .Values.auth.token.enabled) -}}
+{{- fail "auth.token.existingSecret is set but auth.token.enabled is false: the agents would not use the token" -}}
+{{- end -}}
 {{- if and (not .Values.linux.enabled) (not .Values.windows.enabled) -}}
 {{- fail "neither linux.enabled nor windows.enabled: nothing to deploy" -}}
 {{- end -}}
