@@ -21,6 +21,7 @@ import (
 	"github.com/netlens/netlens/agent/events"
 	"github.com/netlens/netlens/agent/history"
 	"github.com/netlens/netlens/agent/metadata"
+	"github.com/netlens/netlens/agent/reasons"
 	"github.com/netlens/netlens/agent/server"
 	"github.com/netlens/netlens/agent/sysinfo"
 	"github.com/netlens/netlens/agent/version"
@@ -41,6 +42,9 @@ type Agent struct {
 	collectors *collector.Registry
 	metrics    *prometheus.Registry
 	server     *server.Server
+
+	// kernelReasons are the running kernel's drop reason names (nil: unknown).
+	kernelReasons []string
 }
 
 // New builds the agent with every collector this build has. Errors are bad
@@ -62,19 +66,25 @@ func New(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 	}
 	a.events = events.NewBuffer(1024)
 	a.drops = startDrops(cfg, logger, a.pods, a.events)
+	a.kernelReasons = a.drops.kernelReasons()
+	if missing := reasons.Uncatalogued(a.kernelReasons); len(missing) > 0 {
+		logger.Warn("the reason catalog of this agent lacks drop reasons of the running kernel; they are explained generically",
+			"reasons", missing)
+	}
 	a.collectors = collector.NewRegistry(logger, collectorTimeout,
 		append([]collector.Collector{a.drops.collector()}, platformCollectors(cfg, logger, a.pods)...)...)
 	a.metrics.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collector.Info{Version: version.Version, Kernel: kernel, DropSource: a.drops.source},
+		collector.Reasons{Kernel: a.kernelReasons},
 		a.collectors,
 	)
 	if cfg.HistoryInterval > 0 {
 		a.history = history.New(cfg.HistoryDuration, cfg.HistoryInterval, int(cfg.HistoryMaxSeries))
 	}
 	opts := server.Options{Logger: logger, Gatherer: a.metrics, Status: a.Status, History: a.history,
-		Events: a.events, ProtectMetrics: cfg.MetricsAuth, RatePerClient: cfg.APIRate}
+		Events: a.events, KernelReasons: a.kernelReasons, ProtectMetrics: cfg.MetricsAuth, RatePerClient: cfg.APIRate}
 	if cfg.TokenFile != "" {
 		if opts.Token, err = server.NewTokenFile(cfg.TokenFile); err != nil {
 			return nil, fmt.Errorf("--token-file: %w", err)
@@ -105,6 +115,10 @@ func (a *Agent) Status() api.Status {
 		st.MetaError = err.Error()
 	}
 	a.drops.status(&st)
+	if a.kernelReasons != nil {
+		st.KernelReasons = len(a.kernelReasons)
+		st.UncataloguedReasons = append([]string{}, reasons.Uncatalogued(a.kernelReasons)...)
+	}
 	if a.history != nil {
 		st.History = a.history.Status()
 	}

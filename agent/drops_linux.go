@@ -119,6 +119,15 @@ func (d *dropRuntime) source() string {
 	return string(d.probe.Source())
 }
 
+// kernelReasons are the drop reasons the running kernel names, as the drop
+// source read them at start; nil when no source runs or the kernel has none.
+func (d *dropRuntime) kernelReasons() []string {
+	if d.probe == nil || d.probe.Source() == drops.SourceNone || d.probe.Reasons().Len() == 0 {
+		return nil
+	}
+	return d.probe.Reasons().Names()
+}
+
 func (d *dropRuntime) collector() collector.Collector {
 	c := collector.Drops{Err: d.err, Events: d.events.Total}
 	if d.acct != nil {

@@ -25,6 +25,9 @@ func startDrops(config.Config, *slog.Logger, metadata.Source, *events.Buffer) *d
 
 func (*dropRuntime) source() string { return "none" }
 
+// kernelReasons is nil: there is no kernel drop reason enum to read.
+func (*dropRuntime) kernelReasons() []string { return nil }
+
 func (*dropRuntime) collector() collector.Collector {
 	return collector.Drops{Err: errors.New("kernel drop programs only exist on Linux, not " + runtime.GOOS)}
 }

@@ -24,6 +24,13 @@ type Status struct {
 	Collectors []CollectorStatus `json:"collectors"`
 	History    HistoryStatus     `json:"history"`
 	Events     EventsStatus      `json:"events"`
+
+	// KernelReasons is how many drop reasons the running kernel names, and
+	// UncataloguedReasons those of them this agent's reason catalog does not
+	// explain (GET /api/v1/reasons explains them generically), sorted; 0 and
+	// null when no drop source reads the kernel's reasons.
+	KernelReasons       int      `json:"kernelReasons"`
+	UncataloguedReasons []string `json:"uncataloguedReasons"`
 }
 
 // DropSourceAttempt is one kernel hook the agent tried.

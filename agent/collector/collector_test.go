@@ -96,3 +96,33 @@ netlens_agent_info{drop_source="tp_btf",kernel="6.18.0",version="1.2.3"} 1
 		t.Fatal(err)
 	}
 }
+
+// The kernel's reasons and those the catalog lacks are counted; without the
+// kernel's reasons (no drop source) the two metrics are absent.
+func TestReasonsMetric(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(Reasons{Kernel: []string{"NO_SOCKET", "NETLENS_TEST_NEW", "TCP_CSUM", "NETLENS_TEST_NEWER"}})
+	want := `
+# HELP netlens_agent_kernel_drop_reasons Drop reasons the running kernel names (enum skb_drop_reason and built-in subsystem enums); absent when no drop source reads them.
+# TYPE netlens_agent_kernel_drop_reasons gauge
+netlens_agent_kernel_drop_reasons 4
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "netlens_agent_kernel_drop_reasons"); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "netlens_agent_uncatalogued_drop_reasons"); err != nil || n != 1 {
+		t.Errorf("uncatalogued series: %d %v", n, err)
+	}
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == "netlens_agent_uncatalogued_drop_reasons" && mf.GetMetric()[0].GetGauge().GetValue() != 2 {
+			t.Errorf("uncatalogued = %v, want 2", mf.GetMetric()[0].GetGauge().GetValue())
+		}
+	}
+
+	none := prometheus.NewPedanticRegistry()
+	none.MustRegister(Reasons{})
+	if n, err := testutil.GatherAndCount(none); err != nil || n != 0 {
+		t.Errorf("without kernel reasons: %d series, %v", n, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -58,6 +59,16 @@ func (r Reasons) Value(name string) (uint32, bool) {
 
 // Len is how many reasons the kernel names.
 func (r Reasons) Len() int { return len(r.names) }
+
+// Names lists the reasons the kernel names (core and subsystem enums), sorted.
+func (r Reasons) Names() []string {
+	out := make([]string, 0, len(r.names))
+	for _, n := range r.names {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
 
 // ErrNoReasonEnum means the kernel's BTF has no enum skb_drop_reason (before 5.17).
 var ErrNoReasonEnum = errors.New("kernel BTF has no enum skb_drop_reason")

@@ -4,6 +4,7 @@ package drops
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf/btf"
@@ -44,6 +45,9 @@ func TestReasonsFollowTheKernelsNumbering(t *testing.T) {
 	}
 	if v, ok := b.Value("NETFILTER_DROP"); !ok || v != 6 {
 		t.Errorf("Value(NETFILTER_DROP) on the backport = %d %v", v, ok)
+	}
+	if got, want := strings.Join(a.Names(), " "), "CONSUMED NETFILTER_DROP NOT_DROPPED_YET NOT_SPECIFIED NO_SOCKET SKB_CSUM"; got != want {
+		t.Errorf("Names() = %s, want %s", got, want)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/netlens/netlens/agent/api"
 	"github.com/netlens/netlens/agent/events"
 	"github.com/netlens/netlens/agent/history"
+	"github.com/netlens/netlens/agent/reasons"
 )
 
 const (
@@ -93,6 +94,37 @@ func (s *Server) series(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, http.StatusOK, resp)
+}
+
+// reasons explains drop reasons, so that clients need no catalog of their
+// own: GET /api/v1/reasons is the catalog plus the generic explanation of each
+// reason of the running kernel the catalog lacks; with reason=A,B (repeated
+// or comma-separated) it is the explanation of exactly those, in order, from
+// the catalog or generic.
+func (s *Server) reasons(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := onlyParams(q, "reason"); err != nil {
+		s.writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	names, err := reasons.ParseNames(q["reason"])
+	if err != nil {
+		s.writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if names != nil {
+		s.writeJSON(w, http.StatusOK, reasons.ExplainAll(names))
+		return
+	}
+	all, err := reasons.All()
+	if err != nil {
+		s.writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	for _, n := range reasons.Uncatalogued(s.opts.KernelReasons) {
+		all = append(all, reasons.Generic(n))
+	}
+	s.writeJSON(w, http.StatusOK, all)
 }
 
 // parseTime reads RFC 3339 or Unix seconds (with a fraction); "" is def.

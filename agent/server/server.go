@@ -21,7 +21,6 @@ import (
 	"github.com/netlens/netlens/agent/api"
 	"github.com/netlens/netlens/agent/events"
 	"github.com/netlens/netlens/agent/history"
-	"github.com/netlens/netlens/agent/reasons"
 )
 
 // Options configure the server. Zero values leave a part out: no history,
@@ -32,6 +31,9 @@ type Options struct {
 	Status   func() api.Status
 	History  *history.Store
 	Events   *events.Buffer
+	// KernelReasons are the running kernel's drop reason names (nil: unknown);
+	// /api/v1/reasons explains those the catalog lacks generically.
+	KernelReasons []string
 	// Token, when set, is required on /api/v1 and, with ProtectMetrics, on /metrics.
 	Token          *TokenFile
 	ProtectMetrics bool
@@ -87,15 +89,7 @@ func New(opts Options) *Server {
 	api.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, _ *http.Request) {
 		s.writeJSON(w, http.StatusOK, opts.Status())
 	})
-	// The drop reason catalog, so that clients explain reasons without a copy of their own.
-	api.HandleFunc("GET /api/v1/reasons", func(w http.ResponseWriter, _ *http.Request) {
-		all, err := reasons.All()
-		if err != nil {
-			s.writeError(w, http.StatusInternalServerError, err.Error())
-			return
-		}
-		s.writeJSON(w, http.StatusOK, all)
-	})
+	api.HandleFunc("GET /api/v1/reasons", s.reasons)
 	api.HandleFunc("GET /api/v1/series", s.series)
 	api.HandleFunc("GET /api/v1/events", s.events)
 	api.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/netlens/netlens/agent/api"
+	"github.com/netlens/netlens/agent/reasons"
 	"github.com/netlens/netlens/tests/testenv"
 )
 
@@ -85,18 +86,60 @@ func TestStatus(t *testing.T) {
 	}
 }
 
-// /api/v1/reasons serves the reason catalog.
+// /api/v1/reasons serves the reason catalog, and explains the running
+// kernel's reasons the catalog lacks with the generic entry.
 func TestReasons(t *testing.T) {
-	_, ts := newTestServer(t)
-	code, body := testenv.HTTPGet(t, ts.URL+"/api/v1/reasons")
-	var entries []struct{ Reason, Meaning string }
-	if code != 200 || json.Unmarshal([]byte(body), &entries) != nil || len(entries) < 100 {
-		t.Fatalf("got %d, %d entries", code, len(entries))
+	const synthetic = "NETLENS_TEST_NEW_KERNEL_REASON"
+	s := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Gatherer: prometheus.NewRegistry(),
+		Status: func() api.Status { return api.Status{} }, KernelReasons: []string{"NO_SOCKET", synthetic, "NETFILTER_DROP"}})
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+
+	all := getReasons(t, ts.URL+"/api/v1/reasons")
+	catalog, _ := reasons.All()
+	if len(all) != len(catalog)+1 {
+		t.Fatalf("got %d entries, want the %d of the catalog and one generic", len(all), len(catalog))
 	}
-	for _, e := range entries {
-		if e.Reason == "NETFILTER_DROP" && e.Meaning != "" {
-			return
+	for i, e := range all[:len(catalog)] {
+		if e.Reason != catalog[i].Reason || e.Generic {
+			t.Fatalf("entry %d: %+v, want the catalog's %s", i, e, catalog[i].Reason)
 		}
 	}
-	t.Fatal("no explained NETFILTER_DROP")
+	if last := all[len(all)-1]; !last.Generic || last.Reason != synthetic || last.Meaning != reasons.Generic(synthetic).Meaning {
+		t.Fatalf("last entry %+v, want the generic explanation of %s", last, synthetic)
+	}
+
+	// Named reasons: exactly those, in order, from the catalog or generic.
+	got := getReasons(t, ts.URL+"/api/v1/reasons?reason=TCP_CSUM,"+synthetic+"&reason=TCP_CSUM")
+	if len(got) != 2 || got[0].Reason != "TCP_CSUM" || got[0].Generic || got[1].Reason != synthetic || !got[1].Generic {
+		t.Fatalf("named reasons: %+v", got)
+	}
+
+	for _, q := range []string{"?reason=no_socket", "?reasons=NO_SOCKET", "?reason=" + strings.Repeat("A", 200)} {
+		code, body := testenv.HTTPGet(t, ts.URL+"/api/v1/reasons"+q)
+		var e api.Error
+		if code != http.StatusBadRequest || json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
+			t.Errorf("GET /api/v1/reasons%s: %d %s", q, code, body)
+		}
+	}
+}
+
+// Without the kernel's reasons (no drop source), the catalog alone.
+func TestReasonsWithoutKernelReasons(t *testing.T) {
+	_, ts := newTestServer(t)
+	all := getReasons(t, ts.URL+"/api/v1/reasons")
+	catalog, _ := reasons.All()
+	if len(all) != len(catalog) {
+		t.Fatalf("got %d entries, want the catalog's %d", len(all), len(catalog))
+	}
+}
+
+func getReasons(t *testing.T, url string) []reasons.Entry {
+	t.Helper()
+	code, body := testenv.HTTPGet(t, url)
+	var entries []reasons.Entry
+	if code != 200 || json.Unmarshal([]byte(body), &entries) != nil {
+		t.Fatalf("GET %s: %d %s", url, code, body)
+	}
+	return entries
 }
