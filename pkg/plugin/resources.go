@@ -16,23 +16,45 @@ import (
 
 // resourceRoutes serves GET /values/<label> (node, namespace, pod, reason,
 // interface; filters as query parameters, the range as from/to in ms, default
-// the last hour) and GET /reasons (the reason catalog, for the editors'
-// explanations).
+// the last hour) and GET /reasons (the reason catalog, for the app's and the
+// editors' explanations; with reason=A,B the explanation of exactly those,
+// generic for a reason the catalog lacks).
 func (d *Datasource) resourceRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /values/{label}", d.values)
-	mux.HandleFunc("GET /reasons", func(w http.ResponseWriter, _ *http.Request) {
-		all, err := reasons.All()
-		if err != nil {
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
-			return
-		}
-		writeJSON(w, http.StatusOK, all)
-	})
+	mux.HandleFunc("GET /reasons", explainReasons)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("unknown resource %s %q", r.Method, r.URL.Path)})
 	})
 	return mux
+}
+
+// explainReasons answers GET /reasons[?reason=A,B] as the agent's
+// /api/v1/reasons does, without the running kernel's reasons: the data source
+// knows no kernel, so it explains the reasons it is asked about.
+func explainReasons(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "reason" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("unknown parameter %q: /reasons takes reason", k)})
+			return
+		}
+	}
+	names, err := reasons.ParseNames(q["reason"])
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	if names != nil {
+		writeJSON(w, http.StatusOK, reasons.ExplainAll(names))
+		return
+	}
+	all, err := reasons.All()
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, all)
 }
 
 func (d *Datasource) values(w http.ResponseWriter, r *http.Request) {
