@@ -81,6 +81,9 @@ type Options struct {
 	// agent's HTTP requests are then dialled from inside that namespace, so
 	// its 127.0.0.1 listener is reachable.
 	Netns string
+	// Binary, when set, is the agent executable to run instead of the one
+	// Binary builds (e.g. one built with testenv.GoBuild and other flags).
+	Binary string
 }
 
 // Start runs the agent with args (plus --listen-address 127.0.0.1:0 unless
@@ -98,10 +101,14 @@ func StartWith(t testing.TB, opts Options, args ...string) *Agent {
 		args = append([]string{"--listen-address", "127.0.0.1:0"}, args...)
 	}
 	a := &Agent{log: &testenv.SyncBuffer{}, done: make(chan error, 1), Netns: opts.Netns, client: http.DefaultClient}
+	bin := opts.Binary
+	if bin == "" {
+		bin = Binary(t)
+	}
 	if opts.Netns == "" {
-		a.cmd = exec.Command(Binary(t), args...)
+		a.cmd = exec.Command(bin, args...)
 	} else {
-		a.cmd = exec.Command("ip", append([]string{"netns", "exec", opts.Netns, Binary(t)}, args...)...)
+		a.cmd = exec.Command("ip", append([]string{"netns", "exec", opts.Netns, bin}, args...)...)
 		a.client = netnsClient(opts.Netns)
 		t.Cleanup(a.client.CloseIdleConnections)
 	}

@@ -139,11 +139,12 @@ func DatasourceBinary(t testing.TB) string {
 }
 
 // GoBuild compiles the main package pkg (relative to the repository root, e.g.
-// "./agent/cmd/netlens-agent") into a temporary directory and returns the binary's path.
-func GoBuild(t testing.TB, pkg, name string) string {
+// "./agent/cmd/netlens-agent") into a temporary directory and returns the binary's
+// path. flags go to go build (e.g. -overlay to build with a changed file).
+func GoBuild(t testing.TB, pkg, name string, flags ...string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", out, pkg)...)
 	cmd.Dir = RepoRoot(t)
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
 	if b, err := cmd.CombinedOutput(); err != nil {
