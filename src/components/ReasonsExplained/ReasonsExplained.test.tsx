@@ -3,7 +3,7 @@ import { render, screen, within } from '@testing-library/react';
 
 import { ReasonsExplained, testIds } from './ReasonsExplained';
 import { reasonsInData } from './catalog';
-import { CATALOG, dropSeries } from './fixtures';
+import { CATALOG, dropSeries, GENERIC } from './fixtures';
 
 describe('ReasonsExplained', () => {
   it("explains each reason in the data with the catalog's meaning, cause and checks", () => {
@@ -26,9 +26,30 @@ describe('ReasonsExplained', () => {
     expect(within(netfilter).getByText('Check the NetworkPolicies of the namespace.')).toBeInTheDocument();
   });
 
-  it('says when a reason is not in the catalog', () => {
-    render(<ReasonsExplained reasons={[{ reason: 'BRAND_NEW', latest: 1, peak: 1 }]} catalog={CATALOG} />);
-    expect(screen.getByText(/not in the Netlens reason catalog/)).toBeInTheDocument();
+  it("explains a reason the catalog lacks with the backend's generic explanation, marked as generic", () => {
+    render(
+      <ReasonsExplained
+        reasons={[
+          { reason: 'BRAND_NEW', latest: 1, peak: 1 },
+          { reason: 'NO_SOCKET', latest: 1, peak: 1 },
+        ]}
+        catalog={[...CATALOG, GENERIC]}
+      />
+    );
+    const item = screen.getByRole('listitem', { name: 'BRAND_NEW' });
+    expect(within(item).getByTestId(testIds.generic)).toHaveTextContent('not in the Netlens reason catalog');
+    expect(within(item).getByText(GENERIC.meaning)).toBeInTheDocument();
+    expect(within(item).getByText(GENERIC.cause)).toBeInTheDocument();
+    expect(within(item).getByText(/rate\(netlens_drop_packets_total/).tagName).toBe('CODE');
+    // Catalog entries are not marked.
+    expect(within(screen.getByRole('listitem', { name: 'NO_SOCKET' })).queryByTestId(testIds.generic)).toBeNull();
+  });
+
+  it('shows no explanation of its own while a reason has none yet', () => {
+    render(<ReasonsExplained reasons={[{ reason: 'BRAND_NEW', latest: 1, peak: 1 }]} catalog={CATALOG} loading />);
+    const item = screen.getByRole('listitem', { name: 'BRAND_NEW' });
+    expect(within(item).queryByRole('definition')).toBeNull();
+    expect(within(item).queryByTestId(testIds.generic)).toBeNull();
   });
 
   it('shows loading, empty and error states', () => {

@@ -4,17 +4,22 @@ import { formattedValueToString, getValueFormat, GrafanaTheme2 } from '@grafana/
 import { Alert, LoadingPlaceholder, useStyles2 } from '@grafana/ui';
 
 import { errorMessage } from '../../errors';
-import { fetchReasonCatalog, ReasonEntry, ReasonRate } from './catalog';
+import { fetchReasonCatalog, fetchReasonExplanations, ReasonEntry, ReasonRate } from './catalog';
 
 export const testIds = {
   list: 'netlens-reasons-list',
   none: 'netlens-reasons-none',
+  generic: 'netlens-reasons-generic',
 };
 
 export interface ReasonsExplainedProps {
   /** The reasons dropping in the current data (reasonsInData). */
   reasons: ReasonRate[];
-  /** The data source's reason catalog; undefined while it loads or when it failed. */
+  /**
+   * The data source's explanations of the reasons: its catalog plus the generic
+   * entries of reasons the catalog lacks (useReasonCatalog); undefined while it
+   * loads or when it failed.
+   */
   catalog?: ReasonEntry[];
   /** The drops query or the catalog is still loading. */
   loading?: boolean;
@@ -26,7 +31,11 @@ export interface ReasonsExplainedProps {
   reasonHref?: (reason: string) => string;
 }
 
-/** Lists the reasons currently dropping packets, each with the catalog's meaning, likely cause and checks. */
+/**
+ * Lists the reasons currently dropping packets, each with the catalog's meaning,
+ * likely cause and checks; a reason the catalog lacks with the backend's
+ * generic explanation, marked as such.
+ */
 export function ReasonsExplained({
   reasons,
   catalog,
@@ -78,7 +87,12 @@ export function ReasonsExplained({
                     )}
                   </span>
                 </div>
-                {entry ? (
+                {entry?.generic && (
+                  <p className={styles.generic} data-testid={testIds.generic}>
+                    Generic explanation: not in the Netlens reason catalog
+                  </p>
+                )}
+                {entry && (
                   <dl className={styles.details}>
                     <dt>Meaning</dt>
                     <dd>
@@ -103,13 +117,6 @@ export function ReasonsExplained({
                       </>
                     )}
                   </dl>
-                ) : (
-                  !loading &&
-                  catalog && (
-                    <p className={styles.unknown}>
-                      This reason is not in the Netlens reason catalog yet: the kernel may be newer than the catalog.
-                    </p>
-                  )
                 )}
               </li>
             );
@@ -133,8 +140,12 @@ function Text({ text }: { text: string }) {
   );
 }
 
-/** The reason catalog of a data source, with loading and error states. */
-export function useReasonCatalog(dataSourceUid: string | undefined) {
+/**
+ * The explanations of the given reasons from a data source: its reason catalog,
+ * plus, for reasons the catalog lacks (a kernel newer than the catalog), the
+ * backend's generic explanation; with loading and error states.
+ */
+export function useReasonCatalog(dataSourceUid: string | undefined, reasons: string[]) {
   const [state, setState] = useState<{ uid?: string; catalog?: ReasonEntry[]; error?: string }>({});
   useEffect(() => {
     if (!dataSourceUid) {
@@ -150,10 +161,36 @@ export function useReasonCatalog(dataSourceUid: string | undefined) {
     };
   }, [dataSourceUid]);
   const fresh = state.uid === dataSourceUid;
+  const catalog = fresh ? state.catalog : undefined;
+
+  // The reasons the catalog lacks, as one string so that the effect runs when they change.
+  const lacking = catalog
+    ? [...new Set(reasons)]
+        .filter((r) => !catalog.some((e) => e.reason === r))
+        .sort()
+        .join(',')
+    : '';
+  const [generic, setGeneric] = useState<{ key?: string; entries?: ReasonEntry[]; error?: string }>({});
+  useEffect(() => {
+    if (!dataSourceUid || !lacking) {
+      return;
+    }
+    const key = `${dataSourceUid}/${lacking}`;
+    let current = true;
+    fetchReasonExplanations(dataSourceUid, lacking.split(',')).then(
+      (entries) => current && setGeneric({ key, entries }),
+      (e) => current && setGeneric({ key, error: `Reason explanations: ${errorMessage(e)}` })
+    );
+    return () => {
+      current = false;
+    };
+  }, [dataSourceUid, lacking]);
+  const genericFresh = lacking !== '' && generic.key === `${dataSourceUid}/${lacking}`;
+
   return {
-    catalog: fresh ? state.catalog : undefined,
-    error: fresh ? state.error : undefined,
-    loading: Boolean(dataSourceUid) && !fresh,
+    catalog: catalog && genericFresh && generic.entries ? [...catalog, ...generic.entries] : catalog,
+    error: fresh && state.error ? state.error : genericFresh ? generic.error : undefined,
+    loading: Boolean(dataSourceUid) && (!fresh || (lacking !== '' && !genericFresh)),
   };
 }
 
@@ -216,8 +253,9 @@ const getStyles = (theme: GrafanaTheme2) => ({
     color: theme.colors.text.secondary,
     margin: 0,
   }),
-  unknown: css({
-    color: theme.colors.text.secondary,
+  generic: css({
+    color: theme.colors.warning.text,
+    fontSize: theme.typography.bodySmall.fontSize,
     margin: theme.spacing(1, 0, 0),
   }),
 });

@@ -1,7 +1,7 @@
 import { of, throwError } from 'rxjs';
 
-import { clearReasonCatalogCache, fetchReasonCatalog, reasonsInData } from './catalog';
-import { CATALOG, dropSeries } from './fixtures';
+import { clearReasonCatalogCache, fetchReasonCatalog, fetchReasonExplanations, reasonsInData } from './catalog';
+import { CATALOG, dropSeries, GENERIC } from './fixtures';
 
 const fetch = jest.fn();
 jest.mock('@grafana/runtime', () => ({
@@ -57,5 +57,39 @@ describe('fetchReasonCatalog', () => {
   it('refuses an answer that is not a list', async () => {
     fetch.mockReturnValue(of({ data: { error: 'x' } }));
     await expect(fetchReasonCatalog('b')).rejects.toThrow('something other than a list');
+  });
+});
+
+describe('fetchReasonExplanations', () => {
+  beforeEach(() => {
+    fetch.mockReset();
+    clearReasonCatalogCache();
+  });
+
+  it('asks the data source to explain the reasons by name, each once', async () => {
+    fetch.mockReturnValueOnce(of({ data: [CATALOG[0], GENERIC] })).mockReturnValueOnce(of({ data: [CATALOG[1]] }));
+    expect(await fetchReasonExplanations('ds/1', ['NO_SOCKET', 'BRAND_NEW', 'NO_SOCKET'])).toEqual([
+      CATALOG[0],
+      GENERIC,
+    ]);
+    expect(fetch.mock.calls[0][0]).toMatchObject({
+      url: '/api/datasources/uid/ds%2F1/resources/reasons',
+      method: 'GET',
+      params: { reason: 'NO_SOCKET,BRAND_NEW' },
+    });
+    // Only the reason not asked for yet is fetched.
+    expect(await fetchReasonExplanations('ds/1', ['BRAND_NEW', 'NETFILTER_DROP'])).toEqual([GENERIC, CATALOG[1]]);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(fetch.mock.calls[1][0].params).toEqual({ reason: 'NETFILTER_DROP' });
+  });
+
+  it('fails, and asks again later, when the answer lacks a reason or the request fails', async () => {
+    fetch.mockReturnValueOnce(of({ data: [] }));
+    await expect(fetchReasonExplanations('a', ['BRAND_NEW'])).rejects.toThrow('did not explain BRAND_NEW');
+    fetch.mockReturnValueOnce(throwError(() => new Error('boom')));
+    await expect(fetchReasonExplanations('a', ['BRAND_NEW'])).rejects.toThrow('boom');
+    fetch.mockReturnValueOnce(of({ data: [GENERIC] }));
+    expect(await fetchReasonExplanations('a', ['BRAND_NEW'])).toEqual([GENERIC]);
+    expect(fetch).toHaveBeenCalledTimes(3);
   });
 });

@@ -14,6 +14,11 @@ export interface ReasonEntry {
   netlens?: boolean;
   /** The kernel release that renamed or removed an old name. */
   removedIn?: string;
+  /**
+   * The backend's generic explanation of a reason the catalog lacks (a kernel
+   * newer than the catalog), not a catalog entry: shown as such.
+   */
+  generic?: boolean;
 }
 
 // The catalog is compiled into the data source backend, so one fetch per data
@@ -43,9 +48,57 @@ export function fetchReasonCatalog(dataSourceUid: string): Promise<ReasonEntry[]
   return pending;
 }
 
-/** Forgets fetched catalogs (tests). */
+// Explanations of reasons the catalog lacks, per data source and reason.
+const explanations = new Map<string, Map<string, Promise<ReasonEntry>>>();
+
+/**
+ * The data source's explanations of the named reasons (`/reasons?reason=A,B`):
+ * the catalog entry, or the backend's one generic explanation for a reason the
+ * catalog lacks. Each reason is fetched once per data source.
+ */
+export function fetchReasonExplanations(dataSourceUid: string, reasons: string[]): Promise<ReasonEntry[]> {
+  let known = explanations.get(dataSourceUid);
+  if (!known) {
+    known = new Map();
+    explanations.set(dataSourceUid, known);
+  }
+  const cache = known;
+  const wanted = [...new Set(reasons)];
+  const missing = wanted.filter((r) => !cache.has(r));
+  if (missing.length > 0) {
+    const pending = lastValueFrom(
+      getBackendSrv().fetch<ReasonEntry[]>({
+        url: `/api/datasources/uid/${encodeURIComponent(dataSourceUid)}/resources/reasons`,
+        method: 'GET',
+        params: { reason: missing.join(',') },
+        showErrorAlert: false,
+      })
+    ).then((response) => {
+      if (!Array.isArray(response.data)) {
+        throw new Error('The data source answered /reasons with something other than a list');
+      }
+      return new Map(response.data.map((e) => [e.reason, e]));
+    });
+    for (const reason of missing) {
+      const entry = pending.then((byReason) => {
+        const e = byReason.get(reason);
+        if (!e) {
+          throw new Error(`The data source did not explain ${reason}`);
+        }
+        return e;
+      });
+      cache.set(reason, entry);
+      // A failure is not remembered: the next render asks again.
+      entry.catch(() => cache.delete(reason));
+    }
+  }
+  return Promise.all(wanted.map((r) => cache.get(r) ?? Promise.reject(new Error(`No explanation of ${r}`))));
+}
+
+/** Forgets fetched catalogs and explanations (tests). */
 export function clearReasonCatalogCache() {
   catalogs.clear();
+  explanations.clear();
 }
 
 /** A reason seen dropping in query results. */

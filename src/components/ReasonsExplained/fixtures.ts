@@ -18,6 +18,18 @@ export const CATALOG: ReasonEntry[] = [
   },
 ];
 
+/**
+ * The generic explanation of a reason the catalog lacks, as /reasons?reason=BRAND_NEW
+ * returns it (agent/reasons Generic).
+ */
+export const GENERIC: ReasonEntry = {
+  reason: 'BRAND_NEW',
+  generic: true,
+  meaning: 'The kernel dropped packets with reason BRAND_NEW, which is not in the catalog of this Netlens version.',
+  cause: 'Unknown to this catalog.',
+  check: ['Where it drops: `sum by (location) (rate(netlens_drop_packets_total{reason="BRAND_NEW"}[5m]))`.'],
+};
+
 /** One series of a drops query grouped by reason, as the backend frames it. */
 export function dropSeries(
   reason: string,

@@ -30,7 +30,11 @@ function ReasonsExplainedRenderer({ model }: SceneComponentProps<ReasonsExplaine
   // Re-render when the data source changes.
   sceneGraph.lookupVariable(DS_VARIABLE, model)?.useState();
   const uid = sceneGraph.interpolate(model, `\${${DS_VARIABLE}}`);
-  const catalog = useReasonCatalog(uid && !uid.startsWith('$') ? uid : undefined);
+  const reasons = reasonsInData(data?.series ?? []);
+  const catalog = useReasonCatalog(
+    uid && !uid.startsWith('$') ? uid : undefined,
+    reasons.map((r) => r.reason)
+  );
 
   const errors = (data?.errors ?? []).map((e) => e.message).filter(Boolean);
   const error = [errors.length > 0 ? `Drops: ${errors.join('; ')}` : undefined, catalog.error]
@@ -44,7 +48,7 @@ function ReasonsExplainedRenderer({ model }: SceneComponentProps<ReasonsExplaine
         {title}
       </h3>
       <ReasonsExplained
-        reasons={reasonsInData(data?.series ?? [])}
+        reasons={reasons}
         catalog={catalog.catalog}
         loading={!data || data.state === LoadingState.Loading || catalog.loading}
         error={error || undefined}

@@ -1,12 +1,13 @@
 import React from 'react';
-import { of } from 'rxjs';
+import { of, throwError } from 'rxjs';
 import { dateTime, FieldConfigSource, LoadingState, PanelData, PanelProps } from '@grafana/data';
 import { render, screen } from '@testing-library/react';
 
 import { catalogDataSource, dropsOfReason, ReasonsPanel } from './ReasonsPanel';
 import { DEFAULT_OPTIONS, ReasonsPanelOptions } from './types';
 import { clearReasonCatalogCache } from '../../components/ReasonsExplained/catalog';
-import { CATALOG, dropSeries } from '../../components/ReasonsExplained/fixtures';
+import { CATALOG, dropSeries, GENERIC } from '../../components/ReasonsExplained/fixtures';
+import { reasonsTestIds } from '../../components/ReasonsExplained';
 
 const fetch = jest.fn();
 const getInstanceSettings = jest.fn();
@@ -84,6 +85,30 @@ describe('ReasonsPanel', () => {
       'href',
       dropsOfReason('NO_SOCKET', 'netlens-a', panelData('netlens-a'))
     );
+  });
+
+  it("explains a reason the catalog lacks with the data source's generic explanation", async () => {
+    fetch.mockImplementation((req: { params?: { reason?: string } }) =>
+      of({ data: req.params?.reason === 'BRAND_NEW' ? [GENERIC] : CATALOG })
+    );
+    renderPanel(panelData('${ds}', [dropSeries('NO_SOCKET', [1, 4]), dropSeries('BRAND_NEW', [2, 3])]));
+    expect(await screen.findByText(GENERIC.meaning)).toBeInTheDocument();
+    expect(screen.getByText(CATALOG[0].meaning)).toBeInTheDocument();
+    expect(screen.getByTestId(reasonsTestIds.generic)).toHaveTextContent('not in the Netlens reason catalog');
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(fetch.mock.calls[1][0]).toMatchObject({
+      url: '/api/datasources/uid/netlens-a/resources/reasons',
+      params: { reason: 'BRAND_NEW' },
+    });
+  });
+
+  it('says why a reason the catalog lacks could not be explained', async () => {
+    fetch.mockImplementation((req: { params?: { reason?: string } }) =>
+      req.params?.reason ? throwError(() => new Error('HTTP 502')) : of({ data: CATALOG })
+    );
+    renderPanel(panelData('${ds}', [dropSeries('BRAND_NEW', [2, 3])]));
+    expect(await screen.findByText(/Reason explanations: HTTP 502/)).toBeInTheDocument();
+    expect(screen.getByRole('heading', { name: 'BRAND_NEW' })).toBeInTheDocument();
   });
 
   it('leaves the links out when the option is off', async () => {

@@ -47,7 +47,11 @@ export function dropsOfReason(reason: string, dataSourceUid: string | undefined,
 export function ReasonsPanel({ data, options, width, height, replaceVariables }: PanelProps<ReasonsPanelOptions>) {
   const styles = useStyles2(getStyles);
   const uid = catalogDataSource(data, replaceVariables);
-  const catalog = useReasonCatalog(uid);
+  const reasons = reasonsInData(data.series);
+  const catalog = useReasonCatalog(
+    uid,
+    reasons.map((r) => r.reason)
+  );
   const errors = [
     ...(data.errors ?? []).map((e) => e.message).filter(Boolean),
     catalog.error,
@@ -57,7 +61,7 @@ export function ReasonsPanel({ data, options, width, height, replaceVariables }:
   return (
     <div className={styles.container} style={{ width, height }}>
       <ReasonsExplained
-        reasons={reasonsInData(data.series)}
+        reasons={reasons}
         catalog={catalog.catalog}
         loading={data.state === LoadingState.Loading || catalog.loading}
         error={errors.length > 0 ? errors.join('; ') : undefined}
