@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -36,7 +35,7 @@ type dropRuntime struct {
 	interval time.Duration
 	err      error
 	lock     *os.File
-	ownNetns uint64
+	devices  *drops.Devices
 	// zeroLoc names location 0, which sources without a call site report.
 	zeroLoc string
 }
@@ -79,12 +78,22 @@ func startDrops(cfg config.Config, logger *slog.Logger, pods metadata.Source, ev
 		logger.Error("drops are not counted on this node", "err", d.err)
 		d.acct = nil
 	}
-	if st, err := os.Stat("/proc/self/ns/net"); err == nil {
-		if sys, ok := st.Sys().(*unix.Stat_t); ok {
-			d.ownNetns = sys.Ino
-		}
-	}
+	d.devices = newDevices(logger)
 	return d
+}
+
+// newDevices names the devices of drop events: those of the agent's network
+// namespace by name, those of other namespaces (pods') by the namespace.
+func newDevices(logger *slog.Logger) *drops.Devices {
+	ino, dev, err := drops.OwnNetns()
+	if err != nil {
+		logger.Warn("drop events will name no interface: the agent's network namespace is unknown", "err", err)
+	}
+	return &drops.Devices{
+		Own:   ino,
+		Links: drops.NewLinkNames(drops.LookupLink, nil),
+		Netns: drops.NewNetnsNames("/run/netns", dev, time.Second, nil),
+	}
 }
 
 // lockState takes the state directory for this agent alone: two agents
@@ -161,6 +170,7 @@ func (d *dropRuntime) run(ctx context.Context) {
 	if err != nil {
 		d.logger.Warn("no drop events", "err", err)
 	} else {
+		go drops.WatchLinks(ctx, d.devices.Links, d.logger)
 		go d.readEvents(rd)
 		defer rd.Close()
 	}
@@ -204,14 +214,10 @@ func (d *dropRuntime) readEvents(rd *drops.EventReader) {
 			Protocol: drops.ProtocolName(raw.Family, raw.L4Proto, raw.EtherType),
 			Src:      d.endpoint(raw.Src, raw.SrcPort, raw.Time),
 			Dst:      d.endpoint(raw.Dst, raw.DstPort, raw.Time),
-			Ifindex:  raw.Ifindex,
 			Bytes:    raw.Bytes,
 		}
-		if raw.Ifindex != 0 && uint64(raw.Netns) == d.ownNetns {
-			if ifc, err := net.InterfaceByIndex(int(raw.Ifindex)); err == nil {
-				ev.Interface = ifc.Name
-			}
-		}
+		dev := d.devices.Lookup(raw.Ifindex, raw.Netns, raw.Time)
+		ev.Interface, ev.Ifindex, ev.Netns, ev.NetnsName = dev.Name, dev.Ifindex, dev.Netns, dev.NetnsName
 		d.events.Add(ev)
 	}
 }

@@ -3,7 +3,10 @@
 // one definition.
 package api
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Status is GET /api/v1/status: what the agent is and whether its parts work.
 type Status struct {
@@ -60,11 +63,38 @@ type DropEvent struct {
 	Protocol string    `json:"protocol"`
 	Src      Endpoint  `json:"src"`
 	Dst      Endpoint  `json:"dst"`
-	// Interface is the device the packet was on, when it is in the agent's
-	// network namespace; Ifindex otherwise.
+	// Interface is the name of the device the packet was on, when the device
+	// is in the agent's network namespace (the node's, for an agent on the
+	// host network).
 	Interface string `json:"interface,omitempty"`
-	Ifindex   uint32 `json:"ifindex,omitempty"`
+	// Ifindex is the device's index in its own network namespace.
+	Ifindex uint32 `json:"ifindex,omitempty"`
+	// Netns is set when the device is in another network namespace (a pod's):
+	// its inode number, as `lsns -t net` shows it. NetnsName is the
+	// namespace's name under /run/netns, when it has one there.
+	Netns     uint32 `json:"netns,omitempty"`
+	NetnsName string `json:"netnsName,omitempty"`
 	Bytes     uint32 `json:"bytes"`
+}
+
+// DisplayInterface is the device as users see it and filter by it (event
+// tables, `netlens-agent observe`, the interface filter of event streams):
+// the device's name, else "ifindex N in netns NAME-OR-INODE" for a device in
+// another namespace, else "ifindex N" (namespace unknown, or a device of the
+// agent's namespace that was gone before it could be named), else "" (no
+// device).
+func (e DropEvent) DisplayInterface() string {
+	switch {
+	case e.Interface != "":
+		return e.Interface
+	case e.Ifindex == 0:
+		return ""
+	case e.NetnsName != "":
+		return fmt.Sprintf("ifindex %d in netns %s", e.Ifindex, e.NetnsName)
+	case e.Netns != 0:
+		return fmt.Sprintf("ifindex %d in netns %d", e.Ifindex, e.Netns)
+	}
+	return fmt.Sprintf("ifindex %d", e.Ifindex)
 }
 
 // Endpoint is one end of a dropped packet.
