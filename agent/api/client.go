@@ -97,6 +97,8 @@ func (c *Client) Series(ctx context.Context, selectors []string, start, end time
 // EventFilter selects events on the agent; empty fields match everything.
 type EventFilter struct {
 	Reasons, Namespaces, Pods []string
+	// Interfaces match DropEvent.DisplayInterface exactly.
+	Interfaces []string
 	// Replay asks for the events the agent kept before the stream opened.
 	Replay bool
 }
@@ -108,7 +110,7 @@ var ErrSlowClient = errors.New("the agent disconnected this stream for reading t
 // ends (nil), the agent ends the stream (io.EOF, ErrSlowClient) or fails.
 func (c *Client) Events(ctx context.Context, f EventFilter, fn func(DropEvent)) error {
 	q := url.Values{}
-	for k, v := range map[string][]string{"reason": f.Reasons, "namespace": f.Namespaces, "pod": f.Pods} {
+	for k, v := range map[string][]string{"reason": f.Reasons, "namespace": f.Namespaces, "pod": f.Pods, "interface": f.Interfaces} {
 		if len(v) > 0 {
 			q.Set(k, strings.Join(v, ","))
 		}

@@ -15,6 +15,9 @@ type Filter struct {
 	Reasons    []string
 	Namespaces []string // either end's namespace
 	Pods       []string // either end's pod, as "namespace/name" or "name"
+	// Interfaces are devices as events show them (api.DropEvent.DisplayInterface):
+	// a name such as "eth0", or "ifindex 2 in netns cni-1f0c..." for a pod's.
+	Interfaces []string
 }
 
 // Match reports whether e passes the filter.
@@ -26,6 +29,9 @@ func (f Filter) Match(e api.DropEvent) bool {
 		return false
 	}
 	if len(f.Pods) > 0 && !podMatches(f.Pods, e.Src) && !podMatches(f.Pods, e.Dst) {
+		return false
+	}
+	if len(f.Interfaces) > 0 && !slices.Contains(f.Interfaces, e.DisplayInterface()) {
 		return false
 	}
 	return true

@@ -29,6 +29,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	reasons := fs.String("reason", "", "only these drop reasons (comma-separated, e.g. NETFILTER_DROP,NO_SOCKET)")
 	namespaces := fs.String("namespace", "", "only drops with an end in these namespaces (comma-separated)")
 	pods := fs.String("pod", "", "only drops with an end in these pods (comma-separated, name or namespace/name)")
+	interfaces := fs.String("interface", "", "only drops on these devices, as this view shows them (comma-separated, e.g. eth0 or \"ifindex 2 in netns cni-1f0c\")")
 	output := fs.String("output", "compact", "compact (one line per drop) or json")
 	replay := fs.Bool("replay", true, "first print the drops the agent kept from before")
 	fs.Usage = func() {
@@ -63,7 +64,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		c.HTTP.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	}
-	filter := api.EventFilter{Reasons: split(*reasons), Namespaces: split(*namespaces), Pods: split(*pods), Replay: *replay}
+	filter := api.EventFilter{Reasons: split(*reasons), Namespaces: split(*namespaces), Pods: split(*pods), Interfaces: split(*interfaces), Replay: *replay}
 	show := func(e api.DropEvent) {
 		if *output == "json" {
 			b, _ := json.Marshal(e)
@@ -115,11 +116,8 @@ func Format(e api.DropEvent) string {
 		b.WriteString(" at " + e.Location)
 	}
 	fmt.Fprintf(&b, ", %d bytes", e.Bytes)
-	switch {
-	case e.Interface != "":
-		b.WriteString(" on " + e.Interface)
-	case e.Ifindex != 0:
-		fmt.Fprintf(&b, " on ifindex %d", e.Ifindex)
+	if dev := e.DisplayInterface(); dev != "" {
+		b.WriteString(" on " + dev)
 	}
 	return b.String()
 }

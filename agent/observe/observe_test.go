@@ -36,6 +36,10 @@ func TestFormat(t *testing.T) {
 	if !strings.Contains(got, "[fd00::1] type 128 -> [fd00::2] code 0 icmpv6 NO_SOCKET, 8 bytes on ifindex 7") {
 		t.Fatalf("got %s", got)
 	}
+	got = Format(api.DropEvent{Time: ts, Reason: "NO_SOCKET", Protocol: "udp", Bytes: 28, Ifindex: 2, Netns: 4026532246, NetnsName: "cni-1f0c"})
+	if !strings.HasSuffix(got, "udp NO_SOCKET, 28 bytes on ifindex 2 in netns cni-1f0c") {
+		t.Fatalf("got %s", got)
+	}
 }
 
 type syncWriter struct {
@@ -68,7 +72,7 @@ func TestRunAgainstAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := events.NewBuffer(8)
-	buf.Add(api.DropEvent{Reason: "NO_SOCKET", Protocol: "udp", Dst: api.Endpoint{IP: "10.0.0.1", Namespace: "prod", Pod: "old"}})
+	buf.Add(api.DropEvent{Reason: "NO_SOCKET", Protocol: "udp", Dst: api.Endpoint{IP: "10.0.0.1", Namespace: "prod", Pod: "old"}, Interface: "veth-b"})
 	srv := httptest.NewServer(server.New(server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Gatherer: prometheus.NewRegistry(), Status: func() api.Status { return api.Status{} }, Events: buf, Token: tok}).Handler())
 	defer srv.Close()
@@ -78,7 +82,7 @@ func TestRunAgainstAgent(t *testing.T) {
 	var out, errOut syncWriter
 	done := make(chan int)
 	go func() {
-		done <- Run(ctx, []string{"--server", srv.URL, "--token-file", tokenPath, "--namespace", "prod"}, &out, &errOut)
+		done <- Run(ctx, []string{"--server", srv.URL, "--token-file", tokenPath, "--namespace", "prod", "--interface", "veth-b,ifindex 3 in netns cni-x"}, &out, &errOut)
 	}()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if live, _ := buf.Subscribers(); live == 1 {
@@ -89,7 +93,8 @@ func TestRunAgainstAgent(t *testing.T) {
 		}
 	}
 	buf.Add(api.DropEvent{Reason: "NETFILTER_DROP", Protocol: "tcp", Src: api.Endpoint{IP: "10.0.0.2", Namespace: "dev", Pod: "x"}})
-	buf.Add(api.DropEvent{Reason: "NETFILTER_DROP", Protocol: "tcp", Dst: api.Endpoint{IP: "10.0.0.3", Namespace: "prod", Pod: "db-0"}})
+	buf.Add(api.DropEvent{Reason: "NETFILTER_DROP", Protocol: "tcp", Dst: api.Endpoint{IP: "10.0.0.4", Namespace: "prod", Pod: "web"}, Interface: "eth9"})
+	buf.Add(api.DropEvent{Reason: "NETFILTER_DROP", Protocol: "tcp", Dst: api.Endpoint{IP: "10.0.0.3", Namespace: "prod", Pod: "db-0"}, Ifindex: 3, NetnsName: "cni-x"})
 	for deadline := time.Now().Add(5 * time.Second); strings.Count(out.String(), "\n") < 2; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("output %q, errors %q", out.String(), errOut.String())
@@ -100,7 +105,8 @@ func TestRunAgainstAgent(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[0], "(prod/old)") || !strings.Contains(lines[1], "(prod/db-0) tcp NETFILTER_DROP") {
+	if len(lines) != 2 || !strings.Contains(lines[0], "(prod/old)") || !strings.Contains(lines[1], "(prod/db-0) tcp NETFILTER_DROP") ||
+		!strings.HasSuffix(lines[1], " on ifindex 3 in netns cni-x") {
 		t.Fatalf("lines %q", lines)
 	}
 

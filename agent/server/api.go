@@ -155,7 +155,7 @@ func onlyParams(q map[string][]string, known ...string) error {
 }
 
 // events streams sampled drop events as Server-Sent Events:
-// GET /api/v1/events[?reason=A,B][&namespace=x][&pod=ns/name][&replay=true].
+// GET /api/v1/events[?reason=A,B][&namespace=x][&pod=ns/name][&interface=eth0][&replay=true].
 // Each event is one `data:` line of api.DropEvent JSON. A client that falls
 // more than streamBuffer events behind gets an `event: error` and is
 // disconnected: the agent never waits for a client.
@@ -165,7 +165,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	if err := onlyParams(q, "reason", "namespace", "pod", "replay"); err != nil {
+	if err := onlyParams(q, "reason", "namespace", "pod", "interface", "replay"); err != nil {
 		s.writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -177,7 +177,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f := events.Filter{Reasons: list(q["reason"]), Namespaces: list(q["namespace"]), Pods: list(q["pod"])}
+	f := events.Filter{Reasons: list(q["reason"]), Namespaces: list(q["namespace"]), Pods: list(q["pod"]),
+		Interfaces: list(q["interface"])}
 	select {
 	case s.streams <- struct{}{}:
 		defer func() { <-s.streams }()

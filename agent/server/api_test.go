@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -208,6 +209,30 @@ func TestEventStream(t *testing.T) {
 	for query, want := range map[string]string{"?replay=maybe": "replay: want true or false", "?since=1": `unknown parameter`} {
 		if code, body, _ := get(t, f.srv.URL+"/api/v1/events"+query, ""); code != 400 || !strings.Contains(body, want) {
 			t.Errorf("%s: %d %s", query, code, body)
+		}
+	}
+}
+
+// ?interface= matches the device exactly as the event shows it: a name in
+// the agent's namespace, or "ifindex N in netns X" for a pod's device.
+func TestEventStreamInterfaceFilter(t *testing.T) {
+	f := newAPI(t, Options{})
+	r := openStream(t, f.srv.URL+"/api/v1/events?interface="+url.QueryEscape("veth-b,ifindex 3 in netns cni-x"))
+	waitSubscribers(t, f.events, 1)
+	for _, e := range []api.DropEvent{
+		{Reason: "A", Interface: "veth-b", Ifindex: 7},
+		{Reason: "no", Interface: "veth-bb"},
+		{Reason: "no", Ifindex: 7},                    // "ifindex 7": not by the name it once had
+		{Reason: "no", Ifindex: 3, Netns: 4026532246}, // another unnamed namespace
+		{Reason: "no"}, // no device
+		{Reason: "B", Ifindex: 3, Netns: 4026532246, NetnsName: "cni-x"},
+	} {
+		f.events.Add(e)
+	}
+	for _, want := range []string{"A", "B"} {
+		var e api.DropEvent
+		if _, data := readEvent(t, r); json.Unmarshal([]byte(data), &e) != nil || e.Reason != want {
+			t.Fatalf("want event %s, got %s", want, data)
 		}
 	}
 }
