@@ -328,10 +328,12 @@ func agentFilter(f EventFilters, replay bool) api.EventFilter {
 	return api.EventFilter{Reasons: f.Reason, Namespaces: f.Namespace, Pods: f.Pod, Replay: replay}
 }
 
-// eventFn applies the filters the agent does not (interface) and adds the node.
+// eventFn applies the interface filter (to the device as the table shows it;
+// agents before the interface filter reject it, so it is applied here) and
+// adds the node.
 func eventFn(f EventFilters, node string, emit func(nodeEvent)) func(api.DropEvent) {
 	return func(e api.DropEvent) {
-		if len(f.Interface) > 0 && !slices.Contains(f.Interface, e.Interface) {
+		if len(f.Interface) > 0 && !slices.Contains(f.Interface, e.DisplayInterface()) {
 			return
 		}
 		emit(nodeEvent{node: node, e: e})
@@ -353,11 +355,7 @@ func EventsFrame(evs []nodeEvent) *data.Frame {
 	for i, ne := range evs {
 		e := ne.e
 		ts[i] = e.Time
-		iface := e.Interface
-		if iface == "" && e.Ifindex != 0 {
-			iface = fmt.Sprintf("ifindex %d", e.Ifindex)
-		}
-		for c, v := range []string{ne.node, e.Reason, e.Location, e.Protocol, e.Src.IP, e.Src.Namespace, e.Src.Pod, e.Dst.IP, e.Dst.Namespace, e.Dst.Pod, iface} {
+		for c, v := range []string{ne.node, e.Reason, e.Location, e.Protocol, e.Src.IP, e.Src.Namespace, e.Src.Pod, e.Dst.IP, e.Dst.Namespace, e.Dst.Pod, e.DisplayInterface()} {
 			cols[c][i] = v
 		}
 		srcPort[i], dstPort[i], byts[i] = e.Src.Port, e.Dst.Port, e.Bytes

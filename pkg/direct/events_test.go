@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netlens/netlens/agent/api"
 	"github.com/netlens/netlens/pkg/models"
 )
 
@@ -68,5 +69,36 @@ func TestParseEventsPathRejects(t *testing.T) {
 	}
 	if _, err := EventsPath(models.Filters{Pod: []string{"a,b"}}); err == nil {
 		t.Error("EventsPath accepted a comma in a value")
+	}
+}
+
+// The interface filter matches the interface column's text: a device named
+// by the agent, or a pod's device told by its namespace.
+func TestEventsInterfaceFilterMatchesTable(t *testing.T) {
+	evs := []api.DropEvent{
+		{Reason: "A", Interface: "veth-b", Ifindex: 4},
+		{Reason: "B", Ifindex: 2, Netns: 4026532246, NetnsName: "cni-1f0c"},
+		{Reason: "C", Ifindex: 46},
+		{Reason: "D"},
+	}
+	var all []nodeEvent
+	for _, e := range evs {
+		eventFn(EventFilters{}, "n1", func(ne nodeEvent) { all = append(all, ne) })(e)
+	}
+	col, _ := EventsFrame(all).FieldByName("interface")
+	for i, e := range evs {
+		shown := col.At(i).(string)
+		if shown == "" { // no device: nothing to filter by (empty filter values are refused)
+			continue
+		}
+		var got []nodeEvent
+		eventFn(EventFilters{Interface: []string{shown}}, "n1", func(ne nodeEvent) { got = append(got, ne) })(e)
+		if len(got) != 1 {
+			t.Errorf("event %s shown on %q: the filter on that text passed %d events", e.Reason, shown, len(got))
+		}
+	}
+	if want := []any{"veth-b", "ifindex 2 in netns cni-1f0c", "ifindex 46", ""}; col.Len() != len(want) ||
+		col.At(0) != want[0] || col.At(1) != want[1] || col.At(2) != want[2] || col.At(3) != want[3] {
+		t.Errorf("interface column %v", col)
 	}
 }
