@@ -236,6 +236,15 @@ func (a *Agent) Scrape() (Metrics, error) {
 	return m, nil
 }
 
+// APIClient is a client of the agent's API with token ("" for none) that
+// reaches the agent in its namespace, with no overall timeout (event streams
+// run until their context ends).
+func (a *Agent) APIClient(token string) *api.Client {
+	hc := *a.client
+	hc.Timeout = 0
+	return &api.Client{BaseURL: "http://" + a.Addr, Token: token, HTTP: &hc}
+}
+
 // CloseIdleConnections closes the test's idle keep-alive connections to the agent.
 func (a *Agent) CloseIdleConnections() { a.client.CloseIdleConnections() }
 
