@@ -34,8 +34,7 @@ static __always_inline void on_entry(u64 id, struct sk_buff *skb)
 	struct pending p = {};
 	parse_skb(skb, &p.flow);
 	p.len = SKB_READ(skb, len);
-	p.ifindex = BPF_CORE_READ(skb, dev, ifindex);
-	p.netns = skb_netns(skb);
+	skb_device(skb, &p.ifindex, &p.netns);
 	bpf_map_update_elem(&nf_pending, &id, &p, BPF_ANY);
 }
 

@@ -52,7 +52,7 @@ struct drop_event {
 	u64 location;
 	u32 reason;
 	u32 len;
-	u32 ifindex;
+	u32 ifindex;    /* the device's index in its namespace, 0 if unknown */
 	u32 netns;      /* inode of the device's network namespace, 0 if unknown */
 	u16 sport;      /* host order; ICMP type for ICMP */
 	u16 dport;      /* host order; ICMP code for ICMP */

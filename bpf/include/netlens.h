@@ -63,8 +63,19 @@ struct net_device {
 	possible_net_t nd_net;
 };
 
+/* The start of every socket (full, request and timewait sockets alike). */
+struct sock_common {
+	possible_net_t skc_net;
+};
+
+struct sock {
+	struct sock_common __sk_common;
+};
+
 struct sk_buff {
 	struct net_device *dev;
+	struct sock *sk;
+	int skb_iif;
 	unsigned int len;
 	__be16 protocol;
 	__u16 transport_header;

@@ -14,9 +14,11 @@
 #ifdef SKB_DIRECT_ACCESS
 #define SKB_READ(skb, field) ((skb)->field)
 #define DEV_NETNS(dev) ((dev)->nd_net.net->ns.inum)
+#define SK_NETNS(sk) ((sk)->__sk_common.skc_net.net->ns.inum)
 #else
 #define SKB_READ(skb, field) BPF_CORE_READ(skb, field)
 #define DEV_NETNS(dev) BPF_CORE_READ(dev, nd_net.net, ns.inum)
+#define SK_NETNS(sk) BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum)
 #endif
 
 #define ETH_P_IP 0x0800
@@ -161,12 +163,33 @@ static __always_inline void parse_skb(struct sk_buff *skb, struct flow *f)
 	}
 }
 
-static __always_inline u32 skb_netns(struct sk_buff *skb)
+/*
+ * The device of a dropped skb: its index and the inode of its network
+ * namespace (an index means nothing without its namespace, so both or
+ * neither). skb->dev, or when the skb has none (queued to a socket, the
+ * kernel clears the field or reuses it, as UDP does for its scratch data)
+ * the device it arrived on, skb_iif, in its socket's namespace.
+ */
+static __always_inline void skb_device(struct sk_buff *skb, u32 *ifindex, u32 *netns)
 {
 	struct net_device *dev = SKB_READ(skb, dev);
-	if (!dev)
-		return 0;
-	return DEV_NETNS(dev);
+	if (dev) {
+		*ifindex = SKB_READ(dev, ifindex);
+		*netns = DEV_NETNS(dev);
+		if (*ifindex && *netns)
+			return;
+	}
+	*ifindex = 0;
+	*netns = 0;
+	struct sock *sk = SKB_READ(skb, sk);
+	u32 iif = SKB_READ(skb, skb_iif);
+	if (!sk || !iif)
+		return;
+	u32 ns = SK_NETNS(sk);
+	if (ns) {
+		*ifindex = iif;
+		*netns = ns;
+	}
 }
 
 /* Counts a drop of skb and samples it to the event ring. */
@@ -181,8 +204,6 @@ static __always_inline void record_skb_drop(struct sk_buff *skb, u64 location, u
 	if (!e)
 		return;
 	/* Read only for sampled drops: off the hot path. */
-	struct net_device *dev = SKB_READ(skb, dev);
-	e->ifindex = dev ? SKB_READ(dev, ifindex) : 0;
-	e->netns = skb_netns(skb);
+	skb_device(skb, &e->ifindex, &e->netns);
 	bpf_ringbuf_submit(e, 0);
 }
