@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"testing"
@@ -27,11 +28,11 @@ import (
 // node's root namespace does: the host's own devices are left alone.
 func TestEventsNameTheirInterface(t *testing.T) {
 	testenv.RequireBTF(t)
-	testenv.RequireCommands(t, "ip", "iptables")
+	testenv.RequireCommands(t, "ip", "iptables", "ping")
 	l := lab.New(t)
 	a, b := l.AddPod("a"), l.AddPod("b")
 	ag := agentproc.StartWith(t, agentproc.Options{Netns: l.NodeNetns}, "--pods-file", lab.PodsFile(t, a, b),
-		"--state-dir", "", "--bpffs-path", "", "--drop-source", "tp_btf")
+		"--state-dir", "", "--bpffs-path", "", "--drop-source", "tp_btf", "--drop-events-per-second", "100000")
 	c := ag.APIClient("")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -48,13 +49,13 @@ func TestEventsNameTheirInterface(t *testing.T) {
 	}
 	veth := ipLink(t, l.NodeRun, b.HostVeth)
 	all := openEvents(ctx, t, ag, c, api.EventFilter{Reasons: []string{"NETFILTER_DROP"}, Namespaces: []string{lab.Namespace}})
-	e := awaitEvent(ctx, t, all, toB(7), func(e api.DropEvent) bool { return e.Dst.Pod == b.KubeName() && e.Dst.Port == 7 })
+	e := awaitEvent(ctx, t, "a's datagram to b dropped by the FORWARD rule", all, toB(7), func(e api.DropEvent) bool { return e.Dst.Pod == b.KubeName() && e.Dst.Port == 7 })
 	if e.Interface != veth.Name || e.Ifindex != veth.Index || e.Netns != 0 || e.DisplayInterface() != veth.Name {
 		t.Fatalf("drop on %s (ifindex %d) in the agent's namespace: event interface %q ifindex %d netns %d",
 			veth.Name, veth.Index, e.Interface, e.Ifindex, e.Netns)
 	}
 	byName := openEvents(ctx, t, ag, c, api.EventFilter{Interfaces: []string{veth.Name}})
-	awaitEvent(ctx, t, byName, toB(7), func(e api.DropEvent) bool { return e.Dst.Pod == b.KubeName() && e.Dst.Port == 7 })
+	awaitEvent(ctx, t, "the same, on ?interface="+veth.Name, byName, toB(7), func(e api.DropEvent) bool { return e.Dst.Pod == b.KubeName() && e.Dst.Port == 7 })
 
 	// Renamed, the device is called by its new name.
 	const renamed = "vethren-b"
@@ -65,7 +66,7 @@ func TestEventsNameTheirInterface(t *testing.T) {
 		t.Fatalf("renamed device has ifindex %d, was %d", got.Index, veth.Index)
 	}
 	byNewName := openEvents(ctx, t, ag, c, api.EventFilter{Interfaces: []string{renamed}})
-	e = awaitEvent(ctx, t, byNewName, toB(7), func(e api.DropEvent) bool { return e.Dst.Pod == b.KubeName() && e.Dst.Port == 7 })
+	e = awaitEvent(ctx, t, "the same, on ?interface="+renamed, byNewName, toB(7), func(e api.DropEvent) bool { return e.Dst.Pod == b.KubeName() && e.Dst.Port == 7 })
 	if e.Interface != renamed {
 		t.Fatalf("after the rename: interface %q", e.Interface)
 	}
@@ -79,9 +80,26 @@ func TestEventsNameTheirInterface(t *testing.T) {
 	}
 	shown := fmt.Sprintf("ifindex %d in netns %s", eth0.Index, b.Netns)
 	inPod := openEvents(ctx, t, ag, c, api.EventFilter{Interfaces: []string{shown}})
-	e = awaitEvent(ctx, t, inPod, toB(9), func(e api.DropEvent) bool { return e.Reason == "NO_SOCKET" && e.Dst.Pod == b.KubeName() })
+	e = awaitEvent(ctx, t, "a's datagram to b's closed port, on ?interface="+shown, inPod, toB(9), func(e api.DropEvent) bool { return e.Reason == "NO_SOCKET" && e.Dst.Pod == b.KubeName() })
 	if e.Interface != "" || e.Ifindex != eth0.Index || e.Netns != uint32(st.Ino) || e.NetnsName != b.Netns {
 		t.Fatalf("drop on b's eth0: %+v, want ifindex %d in netns %s (inode %d)", e, eth0.Index, b.Netns, st.Ino)
+	}
+
+	// Packets still queued to a socket when it closes have no device any
+	// more (the kernel cleared it): they are told by the device they arrived
+	// on, in the socket's namespace. Here echo requests that a raw ICMP
+	// socket of b never read.
+	var raw net.PacketConn
+	if err := b.Do(func() (err error) { raw, err = net.ListenPacket("ip4:icmp", b.IPv4.String()); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	a.MustRun("ping", "-c", "2", "-i", "0.2", "-W", "5", b.IPv4.String()) // answered: b's socket holds copies
+	e = awaitEvent(ctx, t, "echo requests purged from b's closed socket, on ?interface="+shown, inPod, func() { raw.Close() }, func(e api.DropEvent) bool {
+		return e.Protocol == "icmp" && e.Src.Port == 8 && e.Dst.Pod == b.KubeName()
+	})
+	if e.DisplayInterface() != shown {
+		t.Fatalf("echo request purged from b's closed socket: %+v", e)
 	}
 }
 
@@ -150,8 +168,8 @@ func openEvents(ctx context.Context, t *testing.T, ag *agentproc.Agent, c *api.C
 	return ch
 }
 
-// awaitEvent sends drops until an event matching want arrives on ch.
-func awaitEvent(ctx context.Context, t *testing.T, ch <-chan api.DropEvent, send func(), want func(api.DropEvent) bool) api.DropEvent {
+// awaitEvent sends drops until an event matching want (what) arrives on ch.
+func awaitEvent(ctx context.Context, t *testing.T, what string, ch <-chan api.DropEvent, send func(), want func(api.DropEvent) bool) api.DropEvent {
 	t.Helper()
 	for {
 		send()
@@ -166,7 +184,7 @@ func awaitEvent(ctx context.Context, t *testing.T, ch <-chan api.DropEvent, send
 			case <-retry:
 				break wait
 			case <-ctx.Done():
-				t.Fatal("no matching event")
+				t.Fatalf("no event: %s", what)
 			}
 		}
 	}
