@@ -29,22 +29,31 @@ for tool in go node npm; do
   command -v "$tool" >/dev/null || { echo "setup: $tool is not installed (Go 1.26 and Node.js 20 are expected on the machine)" >&2; exit 1; }
 done
 
-# mage builds the data source backend (Magefile.go); the version matches go.mod.
-MAGE_VERSION=v1.17.2
-if ! mage -version 2>/dev/null | grep -q "${MAGE_VERSION}"; then
-  echo "setup: installing mage ${MAGE_VERSION}"
-  go install "github.com/magefile/mage@${MAGE_VERSION}"
-fi
+# Go tools, each built from the module proxy once per version into GOPATH/bin
+# (scripts/env.sh's go_tool_at): mage builds the data source backend
+# (Magefile.go; the version matches go.mod); helm renders and lints the chart
+# in deploy/helm/netlens (tests/deploy, scripts/render-manifests.sh; its first
+# build takes a few minutes).
+go_tool_at mage github.com/magefile/mage v1.17.2
+go_tool_at helm helm.sh/helm/v3/cmd/helm v3.22.0
 
-# helm renders and lints the chart in deploy/helm (tests/deploy,
-# scripts/render-manifests.sh). Built from source into GOPATH/bin, where it stays:
-# the first build takes a few minutes. Its module version identifies it (a helm
-# built with go install reports only "v3.22" as its version).
-HELM_VERSION=v3.22.0
-if ! { command -v helm >/dev/null && go version -m "$(command -v helm)" 2>/dev/null | grep -Eq "^[[:space:]]+mod[[:space:]]+helm.sh/helm/v3[[:space:]]+${HELM_VERSION}([[:space:]]|$)"; } \
-   && ! helm version --template '{{.Version}}' 2>/dev/null | grep -qx "${HELM_VERSION}"; then
-  echo "setup: installing helm ${HELM_VERSION} (go install, takes a few minutes the first time)"
-  go install "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
+# Docker Compose checks docker-compose.yaml (`docker-compose config`, no
+# daemon needed; tests/deploy). `go install` refuses its module (its go.mod
+# has exclude directives), so it is built in a small module of its own that
+# requires it and copies those excludes.
+COMPOSE_VERSION=v5.6.0
+compose="$(go env GOPATH)/bin/docker-compose"
+if ! go version -m "$compose" 2>/dev/null | grep -Eq "^[[:space:]]+(mod|dep)[[:space:]]+github.com/docker/compose/v5[[:space:]]+${COMPOSE_VERSION}([[:space:]]|$)"; then
+  echo "setup: building docker-compose ${COMPOSE_VERSION} (takes minutes the first time)"
+  build="$(mktemp -d)"
+  mod="$(go mod download -json "github.com/docker/compose/v5@${COMPOSE_VERSION}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+  {
+    printf 'module netlens.local/compose\n\ngo 1.26\n\n'
+    sed -n '/^exclude (/,/^)/p' "$mod"
+  } >"$build/go.mod"
+  (cd "$build" && quietly go get "github.com/docker/compose/v5/cmd@${COMPOSE_VERSION}" &&
+    go build -trimpath -o "$compose" github.com/docker/compose/v5/cmd)
+  rm -rf "$build"
 fi
 
 # node_modules is refreshed whenever package-lock.json changed since the last install.

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds netlens-agent the way the images do (deploy/docker/Dockerfile and
-# Dockerfile.windows run this script; tests/deploy runs it for linux/amd64,
-# linux/arm64 and windows/amd64, so a broken image build shows up without Docker).
+# Dockerfile.windows run this script; scripts/test.sh runs it for linux/amd64,
+# linux/arm64 and windows/amd64 and tests/deploy checks the binaries, so a broken
+# image build shows up without Docker).
 #
 #   GOOS=linux GOARCH=arm64 VERSION=0.1.0 deploy/docker/build-agent.sh out/netlens-agent
 #
