@@ -3,17 +3,17 @@ package windows
 import (
 	"context"
 	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netlens/netlens/tests/testenv"
 )
 
+// needSh makes sure a POSIX sh can stand in for vfpctrl.
 func needSh(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("sh"); err != nil {
-		t.Skip("no sh to stand in for vfpctrl")
-	}
+	testenv.RequireCommands(t, "sh")
 }
 
 // A command's whole output is returned when within the bound.

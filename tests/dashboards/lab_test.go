@@ -5,7 +5,6 @@ package dashboards_test
 import (
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -16,19 +15,15 @@ import (
 	"github.com/netlens/netlens/pkg/query"
 	"github.com/netlens/netlens/tests/droplab"
 	"github.com/netlens/netlens/tests/lab"
-	"github.com/netlens/netlens/tests/testenv"
 )
 
 // labWindow is $__rate_interval with droplab.ScrapeEvery (1s):
 // max(step 1s + scrape 1s, 4 x scrape) = 4s, as Grafana computes it.
 const labWindow = 4 * time.Second
 
-// startDropLab is droplab.Start, skipped loudly where it cannot run.
+// startDropLab is droplab.Start (which needs root and BTF, as testenv says).
 func startDropLab(t *testing.T) *droplab.Lab {
 	t.Helper()
-	if os.Geteuid() != 0 && os.Getenv(testenv.RequirePrivilegedEnv) != "1" {
-		t.Skip("NOT EXERCISED: the Prometheus flavour's PromQL against real agent data needs root (network lab, eBPF agent): run go test as root")
-	}
 	return droplab.Start(t, "nl-dash")
 }
 

@@ -7,21 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/netlens/netlens/agent/config"
 )
-
-// pendingFlags are agent flags the chart uses that other work is adding to the
-// agent (issue 5 and the API work). While one is missing from the agent, the
-// checks that need it are skipped, saying so; any other unknown key fails.
-var pendingFlags = []string{
-	"config", "kubeconfig", "node-name", "cluster-pods", "token-file", "metrics-auth",
-	"tls-cert-file", "tls-key-file", "history-duration", "history-interval",
-}
 
 // agentFlags returns the flag names the agent's own command line parser knows
 // (from its --help output, so nothing is listed by hand).
@@ -60,15 +51,6 @@ func flagValue(v any) string {
 // has it).
 func TestAgentConfiguration(t *testing.T) {
 	flags := agentFlags(t)
-	var missing []string
-	for _, f := range pendingFlags {
-		if !flags[f] {
-			missing = append(missing, f)
-		}
-	}
-	if len(missing) > 0 {
-		t.Logf("agent flags not there yet (being added; their checks are skipped): %s", strings.Join(missing, ", "))
-	}
 	for _, c := range chartCases {
 		t.Run(c.name, func(t *testing.T) {
 			o := decodeAll(t, render(t, c.file))
@@ -99,16 +81,11 @@ func TestAgentConfiguration(t *testing.T) {
 	}
 }
 
-// requireFlag fails if name is not an agent flag, or skips if it is one of the
-// flags being added.
+// requireFlag fails if name is not an agent flag.
 func requireFlag(t *testing.T, flags map[string]bool, name string) bool {
 	t.Helper()
 	if flags[name] {
 		return true
-	}
-	if slices.Contains(pendingFlags, name) {
-		t.Skipf("NOT CHECKED: agent flag --%s does not exist yet (it is being added); the chart already uses it", name)
-		return false
 	}
 	t.Errorf("--%s is not an agent flag (netlens-agent --help)", name)
 	return false

@@ -1,6 +1,7 @@
 package lab_test
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -80,13 +81,27 @@ func TestDoEntersPodNamespace(t *testing.T) {
 	}
 }
 
+// TestMain leaves TestChildFailsWithLab out unless this binary runs as the
+// child of TestTeardownAfterFailedTest: it fails on purpose. It is excluded
+// with -test.skip, so that it does not show up as a skipped test.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if os.Getenv("NETLENS_LAB_CHILD") != "1" {
+		skip := "^TestChildFailsWithLab$"
+		if prev := flag.Lookup("test.skip").Value.String(); prev != "" {
+			skip = prev + "|" + skip
+		}
+		if err := flag.Set("test.skip", skip); err != nil {
+			panic(err)
+		}
+	}
+	os.Exit(m.Run())
+}
+
 // A lab whose test fails still leaves no namespace behind. The failing test runs
 // in a child process (this test binary re-executed), so its failure is real.
 func TestTeardownAfterFailedTest(t *testing.T) {
 	requireLab(t)
-	if os.Getenv("NETLENS_LAB_CHILD") == "1" {
-		t.Skip("child mode")
-	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestChildFailsWithLab$", "-test.v")
 	cmd.Env = append(os.Environ(), "NETLENS_LAB_CHILD=1")
 	out, err := cmd.CombinedOutput()
@@ -108,10 +123,9 @@ func TestTeardownAfterFailedTest(t *testing.T) {
 	}
 }
 
+// TestChildFailsWithLab is TestTeardownAfterFailedTest's failing test, run
+// only in its child process (TestMain leaves it out of every other run).
 func TestChildFailsWithLab(t *testing.T) {
-	if os.Getenv("NETLENS_LAB_CHILD") != "1" {
-		t.Skip("only runs as the child of TestTeardownAfterFailedTest")
-	}
 	l := lab.New(t)
 	l.AddPod("a")
 	l.AddPod("b")

@@ -162,7 +162,7 @@ func kernelReasons(t *testing.T) []string {
 	}
 	var core *btf.Enum
 	if err := spec.TypeByName("skb_drop_reason", &core); err != nil {
-		testenv.KernelLacks(t, "enum skb_drop_reason (drop reasons, kernel 5.17+)")
+		testenv.NotRun(t, "kernel-drop-reasons", "the running kernel has no enum skb_drop_reason (drop reasons, kernel 5.17+)")
 	}
 	var names []string
 	for _, v := range core.Values {
