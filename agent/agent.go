@@ -34,6 +34,7 @@ const collectorTimeout = 10 * time.Second
 type Agent struct {
 	logger     *slog.Logger
 	node       string
+	bootID     string
 	kernel     string
 	pods       metadata.Source
 	drops      *dropRuntime
@@ -60,7 +61,11 @@ func New(cfg config.Config, logger *slog.Logger) (*Agent, error) {
 	if node == "" { // a Config built in code
 		node, _ = os.Hostname()
 	}
-	a := &Agent{logger: logger, node: node, kernel: kernel, pods: metadata.None{}, metrics: prometheus.NewRegistry()}
+	bootID, err := sysinfo.BootID()
+	if err != nil {
+		logger.Warn("cannot read the boot id; status reports none", "err", err)
+	}
+	a := &Agent{logger: logger, node: node, bootID: bootID, kernel: kernel, pods: metadata.None{}, metrics: prometheus.NewRegistry()}
 	if a.pods, err = newMetadataSource(cfg, logger); err != nil {
 		return nil, err
 	}
@@ -110,7 +115,7 @@ func (a *Agent) Handler() http.Handler { return a.server.Handler() }
 
 // Status is the /api/v1/status payload.
 func (a *Agent) Status() api.Status {
-	st := api.Status{Node: a.node, Kernel: a.kernel, Version: version.Version, Metadata: a.pods.Name()}
+	st := api.Status{Node: a.node, BootID: a.bootID, Kernel: a.kernel, Version: version.Version, Metadata: a.pods.Name()}
 	if err := a.pods.Err(); err != nil {
 		st.MetaError = err.Error()
 	}

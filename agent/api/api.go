@@ -10,7 +10,13 @@ import (
 
 // Status is GET /api/v1/status: what the agent is and whether its parts work.
 type Status struct {
-	Node    string `json:"node"`
+	Node string `json:"node"`
+	// BootID identifies the boot of the machine the agent runs on (Linux:
+	// /proc/sys/kernel/random/boot_id; Windows: the boot time; "" where
+	// unknown). Node and BootID identify an agent: clients reaching it at
+	// several addresses count it once, and two machines giving the same node
+	// name are told apart.
+	BootID  string `json:"bootId,omitempty"`
 	Kernel  string `json:"kernel"`
 	Version string `json:"version"`
 	// DropSource is the kernel hook counting drops: tp_btf, tracepoint, fexit,
