@@ -30,6 +30,8 @@ type Client struct {
 type StatusError struct {
 	Code    int
 	Message string
+	// RetryAfter is the answer's Retry-After (429, 503), 0 when absent.
+	RetryAfter time.Duration
 }
 
 func (e *StatusError) Error() string { return fmt.Sprintf("agent answered %d: %s", e.Code, e.Message) }
@@ -62,9 +64,25 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, accept stri
 		if json.Unmarshal(body, &e) != nil || e.Error == "" {
 			e.Error = strings.TrimSpace(string(body))
 		}
-		return nil, &StatusError{Code: resp.StatusCode, Message: e.Error}
+		return nil, &StatusError{Code: resp.StatusCode, Message: e.Error, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	return resp, nil
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date; 0 when
+// absent or unreadable.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(max(n, 0)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 func (c *Client) getJSON(ctx context.Context, path string, q url.Values, v any) error {

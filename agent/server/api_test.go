@@ -305,7 +305,28 @@ func TestRateLimit(t *testing.T) {
 	for range 10 {
 		l.allow("a", now)
 	}
-	if l.allow("a", now) || !l.allow("b", now) || !l.allow("a", now.Add(time.Second)) {
+	ok := func(client string, at time.Time) bool { ok, _ := l.allow(client, at); return ok }
+	if ok("a", now) || !ok("b", now) || !ok("a", now.Add(time.Second)) {
 		t.Fatal("buckets are not per client or do not refill")
+	}
+	// The wait is until the next token: 1/5 s from an empty bucket, less
+	// what has refilled since.
+	for range 10 {
+		l.allow("d", now)
+	}
+	near := func(d, want time.Duration) bool { return (d - want).Abs() < time.Millisecond }
+	if allowed, wait := l.allow("d", now); allowed || !near(wait, 200*time.Millisecond) {
+		t.Fatalf("empty bucket: allowed %v, wait %v, want a refusal and 200ms", allowed, wait)
+	}
+	if allowed, wait := l.allow("d", now.Add(150*time.Millisecond)); allowed || !near(wait, 50*time.Millisecond) {
+		t.Fatalf("150ms later: allowed %v, wait %v, want a refusal and 50ms", allowed, wait)
+	}
+	// Slow limits say how slow: at 0.1/s a token takes 10 s.
+	slow := newRateLimiter(0.1)
+	if allowed, _ := slow.allow("c", now); !allowed {
+		t.Fatal("0.1/s admits no request at all")
+	}
+	if allowed, wait := slow.allow("c", now); allowed || wait != 10*time.Second {
+		t.Fatalf("0.1/s: allowed %v, wait %v, want 10s", allowed, wait)
 	}
 }

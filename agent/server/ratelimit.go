@@ -1,6 +1,7 @@
 package server
 
 import (
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -9,7 +10,9 @@ import (
 )
 
 // rateLimiter is a token bucket per client address: rate requests per second,
-// bursts of twice that.
+// bursts of twice that (at least one request, so that rates below 0.5/s
+// still admit some). One Grafana is one client address however many users
+// it serves: docs/api.md sizes the default for it.
 type rateLimiter struct {
 	rate  float64
 	burst float64
@@ -28,10 +31,12 @@ type bucket struct {
 const maxClients = 4096
 
 func newRateLimiter(rate float64) *rateLimiter {
-	return &rateLimiter{rate: rate, burst: 2 * rate, buckets: map[string]*bucket{}}
+	return &rateLimiter{rate: rate, burst: max(2*rate, 1), buckets: map[string]*bucket{}}
 }
 
-func (l *rateLimiter) allow(client string, now time.Time) bool {
+// allow takes a token of client's bucket. When there is none, it says how
+// long until there is one (the answer's Retry-After).
+func (l *rateLimiter) allow(client string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.buckets) >= maxClients || now.Sub(l.swept) > time.Minute {
@@ -40,7 +45,8 @@ func (l *rateLimiter) allow(client string, now time.Time) bool {
 	b := l.buckets[client]
 	if b == nil {
 		if len(l.buckets) >= maxClients {
-			return false // flooded by distinct addresses: refuse newcomers
+			// Flooded by distinct addresses: refuse newcomers until a sweep.
+			return false, time.Minute
 		}
 		b = &bucket{tokens: l.burst, last: now}
 		l.buckets[client] = b
@@ -48,10 +54,10 @@ func (l *rateLimiter) allow(client string, now time.Time) bool {
 	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
 	b.last = now
 	if b.tokens < 1 {
-		return false
+		return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 	}
 	b.tokens--
-	return true
+	return true, 0
 }
 
 // sweep forgets clients whose bucket has refilled: they are as new.
@@ -70,8 +76,10 @@ func (l *rateLimiter) wrap(h http.Handler, s *Server) http.Handler {
 		if err != nil {
 			host = r.RemoteAddr
 		}
-		if !l.allow(host, time.Now()) {
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(1/l.rate))))
+		if ok, wait := l.allow(host, time.Now()); !ok {
+			// Retry-After is whole seconds: round up, so that a client
+			// honouring it finds a token.
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 			s.writeError(w, http.StatusTooManyRequests, "too many requests from "+host+": slow down")
 			return
 		}
