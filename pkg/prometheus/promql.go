@@ -78,20 +78,6 @@ const (
 	unitBytes = "decbytes"
 )
 
-// filterLabels pairs each filter with its label, in a fixed order.
-func filterLabels(f models.Filters) []struct {
-	label  string
-	values []string
-} {
-	return []struct {
-		label  string
-		values []string
-	}{
-		{"cluster", f.Cluster}, {"node", f.Node}, {"namespace", f.Namespace},
-		{"pod", f.Pod}, {"reason", f.Reason}, {"interface", f.Interface},
-	}
-}
-
 var (
 	nodeLabels = []string{"cluster", "node"}
 	// retinaStored maps netlens label names to the AKS add-on's: node is the
@@ -216,17 +202,12 @@ func planQuery(schema models.Schema, q models.Query) (*plan, error) {
 			return nil, fmt.Errorf("cannot group by %q: want some of %v", g, models.GroupByLabels)
 		}
 	}
-	for _, t := range p.targets {
-		for _, g := range q.GroupBy {
-			if !slices.Contains(t.labels, g) {
-				p.notice("%s: %s has no %q label in the %s schema, so it is not grouped by it", q.QueryType, t.metric, g, schema)
-			}
-		}
-		for _, f := range filterLabels(q.Filters) {
-			if len(f.values) > 0 && !slices.Contains(t.labels, f.label) {
-				p.notice("%s: the %s filter does not apply (%s has no %q label in the %s schema) and is ignored", q.QueryType, f.label, t.metric, f.label, schema)
-			}
-		}
+	ms := make([]query.MetricLabels, len(p.targets))
+	for i, t := range p.targets {
+		ms[i] = query.MetricLabels{Metric: t.metric, Labels: t.labels}
+	}
+	for _, n := range query.LabelNotices(q, schema, ms) {
+		p.notice("%s", n)
 	}
 	return p, nil
 }
@@ -238,9 +219,9 @@ func (t target) selector(f models.Filters) string { return t.selectorWith(f, que
 // (query.Matcher for user values, templateMatcher for dashboards).
 func (t target) selectorWith(f models.Filters, matcher func(label string, values []string) string) string {
 	ms := slices.Clone(t.fixed)
-	for _, fl := range filterLabels(f) {
-		if len(fl.values) > 0 && slices.Contains(t.labels, fl.label) {
-			ms = append(ms, matcher(t.storedName(fl.label), fl.values))
+	for _, fl := range query.FilterList(f) {
+		if len(fl.Values) > 0 && slices.Contains(t.labels, fl.Label) {
+			ms = append(ms, matcher(t.storedName(fl.Label), fl.Values))
 		}
 	}
 	if len(ms) == 0 {

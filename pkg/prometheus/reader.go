@@ -355,9 +355,9 @@ func (r *Reader) instant(ctx context.Context, expr string, t time.Time) (model.V
 func (r *Reader) nodes(ctx context.Context, q models.Query, rg query.Range) backend.DataResponse {
 	info, down := nodesExprs(r.schema, q.Filters)
 	var notices []string
-	for _, f := range filterLabels(q.Filters) {
-		if len(f.values) > 0 && f.label != "node" && f.label != "cluster" {
-			notices = append(notices, fmt.Sprintf("nodes: the %s filter does not apply to the nodes table and is ignored", f.label))
+	for _, f := range query.FilterList(q.Filters) {
+		if len(f.Values) > 0 && f.Label != "node" && f.Label != "cluster" {
+			notices = append(notices, query.NodesFilterNotice(f.Label))
 		}
 	}
 	at := rg.To
@@ -512,8 +512,8 @@ func (r *Reader) Values(ctx context.Context, label query.Label, f models.Filters
 	var full []target
 	for _, t := range srcs {
 		ok := true
-		for _, fl := range filterLabels(f) {
-			if len(fl.values) > 0 && !slices.Contains(t.labels, fl.label) {
+		for _, fl := range query.FilterList(f) {
+			if len(fl.Values) > 0 && !slices.Contains(t.labels, fl.Label) {
 				ok = false
 			}
 		}

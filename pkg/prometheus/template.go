@@ -82,9 +82,9 @@ func TemplateExprs(schema models.Schema, q models.Query, window string) ([]Templ
 				te.Lacks = append(te.Lacks, g)
 			}
 		}
-		for _, f := range filterLabels(q.Filters) {
-			if len(f.values) > 0 && !slices.Contains(t.labels, f.label) && !slices.Contains(te.Lacks, f.label) {
-				te.Lacks = append(te.Lacks, f.label)
+		for _, f := range query.FilterList(q.Filters) {
+			if len(f.Values) > 0 && !slices.Contains(t.labels, f.Label) && !slices.Contains(te.Lacks, f.Label) {
+				te.Lacks = append(te.Lacks, f.Label)
 			}
 		}
 		out = append(out, te)
@@ -112,8 +112,8 @@ func TemplateValuesSelector(schema models.Schema, label query.Label, f models.Fi
 	}
 	for _, t := range srcs {
 		ok := true
-		for _, fl := range filterLabels(f) {
-			if len(fl.values) > 0 && !slices.Contains(t.labels, fl.label) {
+		for _, fl := range query.FilterList(f) {
+			if len(fl.Values) > 0 && !slices.Contains(t.labels, fl.Label) {
 				ok = false
 			}
 		}
