@@ -16,11 +16,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -48,8 +46,16 @@ type Reader struct {
 	now     func() time.Time
 	stream  streamOptions
 
-	mu       sync.Mutex
-	statuses map[string]cachedStatus
+	// sleep waits between attempts after a 429 (tests replace it).
+	sleep func(context.Context, time.Duration) error
+
+	mu sync.Mutex
+	// statuses are the agents' latest statuses by URL, kept after failures:
+	// the node an agent was, for nodes tables and notices.
+	statuses    map[string]cachedStatus
+	statusCalls map[string]*flight[api.Status]
+	// shared are series requests in flight or recently answered.
+	shared []*seriesCall
 }
 
 type cachedStatus struct {
@@ -121,12 +127,14 @@ func New(s *models.Settings, opts ...Option) (*Reader, error) {
 	r := &Reader{
 		disc: &discovery{static: static, dnsName: s.AgentDNSName, scheme: "http",
 			resolver: net.DefaultResolver, interval: DefaultResolveInterval, now: time.Now},
-		token:    s.Secret(models.SecureAgentToken),
-		timeout:  timeout,
-		logger:   log.DefaultLogger,
-		now:      time.Now,
-		stream:   defaultStreamOptions,
-		statuses: map[string]cachedStatus{},
+		token:       s.Secret(models.SecureAgentToken),
+		timeout:     timeout,
+		logger:      log.DefaultLogger,
+		now:         time.Now,
+		stream:      defaultStreamOptions,
+		sleep:       sleep,
+		statuses:    map[string]cachedStatus{},
+		statusCalls: map[string]*flight[api.Status]{},
 	}
 	for _, o := range opts {
 		o(r)
@@ -156,24 +164,6 @@ func (r *Reader) client(base string) *api.Client {
 // the latest DNS resolution, if any.
 func (r *Reader) Agents(ctx context.Context) ([]string, error) { return r.disc.agents(ctx) }
 
-// status returns the agent's status, from the cache if younger than maxAge.
-func (r *Reader) status(ctx context.Context, base string, maxAge time.Duration) (api.Status, error) {
-	r.mu.Lock()
-	c, ok := r.statuses[base]
-	r.mu.Unlock()
-	if ok && maxAge > 0 && r.now().Sub(c.at) < maxAge {
-		return c.st, nil
-	}
-	st, err := r.client(base).Status(ctx)
-	if err != nil {
-		return api.Status{}, err
-	}
-	r.mu.Lock()
-	r.statuses[base] = cachedStatus{st: st, at: r.now()}
-	r.mu.Unlock()
-	return st, nil
-}
-
 // sampleInterval is the longest history interval among the agents' cached
 // statuses (0 before any answered).
 func (r *Reader) sampleInterval() time.Duration {
@@ -184,125 +174,6 @@ func (r *Reader) sampleInterval() time.Duration {
 		iv = max(iv, time.Duration(c.st.History.IntervalSeconds*float64(time.Second)))
 	}
 	return iv
-}
-
-// knownNode is the node name an agent had when it last answered ("" never).
-func (r *Reader) knownNode(base string) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.statuses[base].st.Node
-}
-
-// answer is one agent's part of a fan-out.
-type answer struct {
-	url     string
-	status  api.Status
-	series  api.SeriesResponse
-	err     error
-	skipped bool    // its node is not among the node filter's
-	groups  []Group // the series evaluated (queries)
-}
-
-// fanOut asks every agent concurrently, each bounded by the per-agent
-// timeout: its status (cached up to statusMaxAge), then fn unless the node
-// filter excludes the agent's node, then post (if any) on a success, in the
-// agent's goroutine. Answers are in the order of urls.
-func (r *Reader) fanOut(ctx context.Context, urls []string, nodes []string, statusMaxAge time.Duration,
-	fn func(ctx context.Context, c *api.Client, st api.Status) (api.SeriesResponse, error), post func(*answer)) []answer {
-	out := make([]answer, len(urls))
-	var wg sync.WaitGroup
-	for i, u := range urls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			actx, cancel := context.WithTimeout(ctx, r.timeout)
-			defer cancel()
-			a := answer{url: u}
-			a.status, a.err = r.status(actx, u, statusMaxAge)
-			if a.err == nil && len(nodes) > 0 && !slices.Contains(nodes, a.status.Node) {
-				a.skipped = true
-			}
-			if a.err == nil && !a.skipped && fn != nil {
-				a.series, a.err = fn(actx, r.client(u), a.status)
-				if a.err == nil && post != nil {
-					post(&a)
-				}
-			}
-			if a.err != nil && ctx.Err() == nil && errors.Is(a.err, context.DeadlineExceeded) {
-				a.err = fmt.Errorf("no answer within %s", r.timeout)
-			}
-			out[i] = a
-		}()
-	}
-	wg.Wait()
-	return out
-}
-
-// failures describes the agents that failed, e.g. "2 of 5 agents
-// unreachable: 10.0.0.4:10095: connection refused; ...". ok is the number
-// that answered.
-func failures(answers []answer) (msg string, failed, ok int) {
-	var parts []string
-	for _, a := range answers {
-		if a.err != nil {
-			failed++
-			parts = append(parts, agentName(a.url)+": "+describeErr(a.err))
-		} else {
-			ok++
-		}
-	}
-	if failed == 0 {
-		return "", 0, ok
-	}
-	noun := "agents"
-	if len(answers) == 1 {
-		noun = "agent"
-	}
-	return fmt.Sprintf("%d of %d %s unreachable: %s", failed, len(answers), noun, strings.Join(parts, "; ")), failed, ok
-}
-
-// describeErr says in a few words why an agent did not answer.
-func describeErr(err error) string {
-	var se *api.StatusError
-	if errors.As(err, &se) {
-		switch se.Code {
-		case http.StatusUnauthorized:
-			return "agent token rejected (401)"
-		case http.StatusForbidden:
-			return "access forbidden (403)"
-		}
-		if se.Message != "" {
-			return fmt.Sprintf("agent answered %d: %s", se.Code, se.Message)
-		}
-		return fmt.Sprintf("agent answered %d", se.Code)
-	}
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.EHOSTUNREACH):
-		return "host unreachable"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset"
-	case errors.Is(err, context.Canceled):
-		return "request canceled"
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return "timed out"
-		}
-		err = ue.Err
-	}
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Err != nil {
-		return oe.Err.Error()
-	}
-	return err.Error()
-}
-
-func isAuthErr(err error) bool {
-	var se *api.StatusError
-	return errors.As(err, &se) && (se.Code == http.StatusUnauthorized || se.Code == http.StatusForbidden)
 }
 
 // agentsOrError returns the agents to ask, or an error response when there
@@ -325,7 +196,8 @@ func (r *Reader) agentsOrError(ctx context.Context) ([]string, []string, *backen
 }
 
 // Health contacts every agent and says how many answered, naming each
-// failure: unreachable, token rejected, discovery failure, none configured.
+// failure: unreachable, token rejected, rate limited, discovery failure, none
+// configured. An agent reachable at several URLs is one agent.
 func (r *Reader) Health(ctx context.Context) *backend.CheckHealthResult {
 	urls, dnsErr := r.disc.agents(ctx)
 	if len(urls) == 0 {
@@ -335,11 +207,11 @@ func (r *Reader) Health(ctx context.Context) *backend.CheckHealthResult {
 		}
 		return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: msg}
 	}
-	answers := r.fanOut(ctx, urls, nil, 0, nil, nil)
-	msg, failed, ok := failures(answers)
+	fo := r.fanOut(ctx, urls, nil, 0, nil, nil)
+	msg, failed, ok := failures(fo.answers)
 	var nodes []string
 	auth := 0
-	for _, a := range answers {
+	for _, a := range fo.answers {
 		if a.err == nil {
 			nodes = append(nodes, a.status.Node)
 		} else if isAuthErr(a.err) {
@@ -348,13 +220,16 @@ func (r *Reader) Health(ctx context.Context) *backend.CheckHealthResult {
 	}
 	sort.Strings(nodes)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d of %d agents reachable", ok, len(answers))
+	fmt.Fprintf(&b, "%d of %d agents reachable", ok, len(fo.answers))
 	if len(nodes) > 0 {
 		fmt.Fprintf(&b, " (nodes %s)", strings.Join(nodes, ", "))
 	}
 	b.WriteString(".")
 	if failed > 0 {
 		b.WriteString(" " + msg + ".")
+	}
+	for _, n := range fo.notices {
+		b.WriteString(" " + capitalize(n) + ".")
 	}
 	if auth > 0 {
 		b.WriteString(" The agent token was rejected: check the data source's agent token against the agents' --token-file.")
@@ -367,4 +242,11 @@ func (r *Reader) Health(ctx context.Context) *backend.CheckHealthResult {
 		status = backend.HealthStatusError
 	}
 	return &backend.CheckHealthResult{Status: status, Message: b.String()}
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

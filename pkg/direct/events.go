@@ -178,6 +178,8 @@ type streamOptions struct {
 	buffer int           // events waiting for the sender before new ones are dropped
 	// reconnect backoff
 	backoffMin, backoffMax time.Duration
+	// emitted, when set, is called for every event a reader receives (tests).
+	emitted func()
 }
 
 var defaultStreamOptions = streamOptions{batch: 100, flush: 250 * time.Millisecond, buffer: 1024,
@@ -207,6 +209,7 @@ func (r *Reader) Stream(ctx context.Context, path string, sender *backend.Stream
 	var dropped atomic.Uint64
 	var wg sync.WaitGroup
 	readers := map[string]context.CancelFunc{}
+	cl := &claims{held: map[agentID]chan struct{}{}}
 	defer func() {
 		cancel()
 		wg.Wait()
@@ -231,7 +234,10 @@ func (r *Reader) Stream(ctx context.Context, path string, sender *backend.Stream
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r.readAgent(actx, u, f, func(ev nodeEvent) {
+				r.readAgent(actx, u, f, cl, func(ev nodeEvent) {
+					if r.stream.emitted != nil {
+						defer r.stream.emitted()
+					}
 					select {
 					case ch <- ev:
 					default:
@@ -286,13 +292,18 @@ func (r *Reader) Stream(ctx context.Context, path string, sender *backend.Stream
 
 // readAgent streams one agent's events into emit until ctx ends,
 // reconnecting with exponential backoff (reset after a stream that lasted).
-func (r *Reader) readAgent(ctx context.Context, base string, f EventFilters, emit func(nodeEvent)) {
+func (r *Reader) readAgent(ctx context.Context, base string, f EventFilters, cl *claims, emit func(nodeEvent)) {
 	backoff := r.stream.backoffMin
 	for ctx.Err() == nil {
 		started := time.Now()
-		err := r.streamOnce(ctx, base, f, emit)
+		err := r.streamOnce(ctx, base, f, cl, emit)
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, errStoodBy) {
+			// Another URL of this agent streamed it and stopped: take over now.
+			backoff = r.stream.backoffMin
+			continue
 		}
 		if time.Since(started) > r.stream.backoffMax {
 			backoff = r.stream.backoffMin
@@ -310,8 +321,38 @@ func (r *Reader) readAgent(ctx context.Context, base string, f EventFilters, emi
 // errNodeFiltered ends an agent's stream when its node is filtered out.
 var errNodeFiltered = errors.New("node not among the filter's")
 
-// streamOnce runs one event stream of an agent.
-func (r *Reader) streamOnce(ctx context.Context, base string, f EventFilters, emit func(nodeEvent)) error {
+// errStoodBy ends a reader's wait while another URL of its agent streamed.
+var errStoodBy = errors.New("another URL of this agent was streaming it")
+
+// claims makes sure one reader streams each agent: an agent reachable at
+// several URLs has a reader for each, and all but one stand by, so that
+// every event is shown once.
+type claims struct {
+	mu   sync.Mutex
+	held map[agentID]chan struct{} // closed when released
+}
+
+// take claims id for the caller (release when done); when another reader
+// holds it, release is nil and busy closes when that reader lets go.
+func (c *claims) take(id agentID) (release func(), busy <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch, ok := c.held[id]; ok {
+		return nil, ch
+	}
+	ch := make(chan struct{})
+	c.held[id] = ch
+	return func() {
+		c.mu.Lock()
+		delete(c.held, id)
+		c.mu.Unlock()
+		close(ch)
+	}, nil
+}
+
+// streamOnce runs one event stream of an agent, or stands by while another
+// URL of the same agent streams it.
+func (r *Reader) streamOnce(ctx context.Context, base string, f EventFilters, cl *claims, emit func(nodeEvent)) error {
 	sctx, cancel := context.WithTimeout(ctx, r.timeout)
 	st, err := r.status(sctx, base, statusTTL)
 	cancel()
@@ -321,6 +362,16 @@ func (r *Reader) streamOnce(ctx context.Context, base string, f EventFilters, em
 	if len(f.Node) > 0 && !slices.Contains(f.Node, st.Node) {
 		return errNodeFiltered
 	}
+	release, busy := cl.take(idOf(st))
+	if release == nil {
+		select {
+		case <-busy:
+			return errStoodBy
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	defer release()
 	return r.client(base).Events(ctx, agentFilter(f, false), eventFn(f, st.Node, emit))
 }
 
@@ -406,52 +457,35 @@ func (r *Reader) eventsQuery(ctx context.Context, q models.Query, rg query.Range
 	if errResp != nil {
 		return *errResp
 	}
-	var mu sync.Mutex
+	fo := r.fanOut(ctx, urls, f.Node, statusTTL, func(ctx context.Context, a *answer) error {
+		actx, cancel := context.WithTimeout(ctx, replayMax)
+		defer cancel()
+		// The first quiet period includes connecting.
+		quiet := time.AfterFunc(replayFirst, cancel)
+		a.events = nil
+		err := r.client(a.url).Events(actx, agentFilter(f, true), eventFn(f, a.status.Node, func(ev nodeEvent) {
+			quiet.Reset(replayQuiet)
+			if (rg.From.IsZero() || !ev.e.Time.Before(rg.From)) && (rg.To.IsZero() || !ev.e.Time.After(rg.To)) {
+				a.events = append(a.events, ev)
+			}
+		}))
+		quiet.Stop()
+		// Events returns nil when the quiet timer or the cap ends it: the
+		// normal end of a replay.
+		if err != nil && !errors.Is(err, io.EOF) {
+			if ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+				err = fmt.Errorf("no answer within %s", replayFirst)
+			}
+			return err
+		}
+		return nil
+	}, nil)
+	answers := fo.answers
 	var all []nodeEvent
-	answers := make([]answer, len(urls))
-	var wg sync.WaitGroup
-	for i, u := range urls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			answers[i] = answer{url: u}
-			sctx, scancel := context.WithTimeout(ctx, r.timeout)
-			st, err := r.status(sctx, u, statusTTL)
-			scancel()
-			if err != nil {
-				answers[i].err = err
-				return
-			}
-			if len(f.Node) > 0 && !slices.Contains(f.Node, st.Node) {
-				answers[i].skipped = true
-				return
-			}
-			actx, cancel := context.WithTimeout(ctx, min(r.timeout, replayMax))
-			defer cancel()
-			// The first quiet period includes connecting.
-			quiet := time.AfterFunc(replayFirst, cancel)
-			var got []nodeEvent
-			err = r.client(u).Events(actx, agentFilter(f, true), eventFn(f, st.Node, func(ev nodeEvent) {
-				quiet.Reset(replayQuiet)
-				if (rg.From.IsZero() || !ev.e.Time.Before(rg.From)) && (rg.To.IsZero() || !ev.e.Time.After(rg.To)) {
-					got = append(got, ev)
-				}
-			}))
-			quiet.Stop()
-			// Events returns nil when the quiet timer or the cap ends it: the
-			// normal end of a replay.
-			if err != nil && !errors.Is(err, io.EOF) {
-				if ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
-					err = fmt.Errorf("no answer within %s", replayFirst)
-				}
-				answers[i].err = err
-			}
-			mu.Lock()
-			all = append(all, got...)
-			mu.Unlock()
-		}()
+	for _, a := range answers {
+		all = append(all, a.events...)
 	}
-	wg.Wait()
+	notices = append(notices, fo.notices...)
 	msg, failed, ok := failures(answers)
 	if ok == 0 {
 		return backend.ErrDataResponse(backend.StatusBadGateway, "no agent answered: "+msg)

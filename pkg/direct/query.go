@@ -36,10 +36,11 @@ func (r *Reader) Query(ctx context.Context, q models.Query, rg query.Range) back
 	if err != nil {
 		return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
 	}
-	sels, ignored, err := selectors(sp, q.Filters)
+	sels, err := selectors(sp, q.Filters)
 	if err != nil {
 		return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
 	}
+	labelNotices := labelNotices(sp, q)
 	urls, notices, errResp := r.agentsOrError(ctx)
 	if errResp != nil {
 		return *errResp
@@ -51,26 +52,28 @@ func (r *Reader) Query(ctx context.Context, q models.Query, rg query.Range) back
 	grg.Interval = max(grg.Interval, r.sampleInterval())
 	g := NewGrid(grg)
 	keepName := len(sp.targets) > 1
-	answers := r.fanOut(ctx, urls, q.Filters.Node, statusTTL, func(ctx context.Context, c *api.Client, st api.Status) (api.SeriesResponse, error) {
-		from := g.Start - lookback.Milliseconds()
+	fo := r.fanOut(ctx, urls, q.Filters.Node, statusTTL, func(ctx context.Context, a *answer) error {
+		iv := secs(a.status.History.IntervalSeconds)
+		need := g.Start - lookback.Milliseconds()
 		if rate {
-			from = g.Start - RateWindow(g, secs(st.History.IntervalSeconds))
+			need = g.Start - RateWindow(g, iv)
 		}
-		return c.Series(ctx, sels, time.UnixMilli(from), time.UnixMilli(g.End))
+		var err error
+		a.series, err = r.series(ctx, a.url, sels, time.UnixMilli(need), rg.From, rg.To, keepOf(a.status))
+		return err
 	}, func(a *answer) {
 		// Evaluated in the agent's goroutine, while others are still answering.
 		a.groups = evaluate(inputOf(*a), sp, q.GroupBy, keepName, g, rate)
-		a.series.Series = nil
+		a.series = api.SeriesResponse{}
 	})
+	answers := fo.answers
 	msg, failed, ok := failures(answers)
 	if ok == 0 {
 		return backend.ErrDataResponse(backend.StatusBadGateway, "no agent answered: "+msg)
 	}
+	notices = append(notices, fo.notices...)
 	if failed > 0 {
 		notices = append(notices, msg)
-	}
-	if len(ignored) > 0 {
-		notices = append(notices, fmt.Sprintf("filter %s does not apply to %s queries and was ignored", strings.Join(ignored, ", "), q.QueryType))
 	}
 	if n := skippedAll(answers, q.Filters.Node); n != "" {
 		notices = append(notices, n)
@@ -91,10 +94,22 @@ func (r *Reader) Query(ctx context.Context, q models.Query, rg query.Range) back
 	for _, n := range notices {
 		meta.Notices = append(meta.Notices, data.Notice{Severity: data.NoticeSeverityWarning, Text: n})
 	}
+	// What the metrics lack, in the words and at the severity of prometheus mode.
+	for _, n := range labelNotices {
+		meta.Notices = append(meta.Notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: n})
+	}
 	return backend.DataResponse{Frames: frames}
 }
 
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// keepOf is how much history the agent keeps.
+func keepOf(st api.Status) time.Duration {
+	if k := secs(st.History.DurationSeconds); k > 0 {
+		return k
+	}
+	return historyDefault
+}
 
 // skippedAll is a notice when the node filter left no agent.
 func skippedAll(answers []answer, nodes []string) string {
@@ -331,23 +346,22 @@ func DisplayName(lbls data.Labels, legend, key string, groupBy []string, queryTy
 	return strings.Join(parts, " ")
 }
 
-// nodesQuery is a table of every agent's status: node, agent address,
+// nodesQuery is a table of every agent's status: node, agent addresses,
 // version, kernel, drop source, collectors down, reachable, error. An
 // unreachable agent is a row (its node as last seen), not an error, since
-// this table is where a user looks for it.
+// this table is where a user looks for it. An agent reachable at several
+// URLs is one row.
 func (r *Reader) nodesQuery(ctx context.Context, q models.Query) backend.DataResponse {
 	urls, notices, errResp := r.agentsOrError(ctx)
 	if errResp != nil {
 		return *errResp
 	}
-	answers := r.fanOut(ctx, urls, nil, 0, nil, nil)
+	fo := r.fanOut(ctx, urls, nil, freshStatus, nil, nil)
+	answers := fo.answers
 	var node, agent, version, kernel, source, down, errs []string
 	var reachable []bool
 	for _, a := range answers {
-		n := a.status.Node
-		if a.err != nil {
-			n = r.knownNode(a.url)
-		}
+		n := a.id.node
 		if len(q.Filters.Node) > 0 && !slices.Contains(q.Filters.Node, n) {
 			continue
 		}
@@ -361,8 +375,25 @@ func (r *Reader) nodesQuery(ctx context.Context, q models.Query) backend.DataRes
 		if a.err != nil {
 			e = describeErr(a.err)
 		}
-		node, agent, version, kernel = append(node, n), append(agent, agentName(a.url)), append(version, a.status.Version), append(kernel, a.status.Kernel)
+		addrs := make([]string, len(a.urls))
+		for i, u := range a.urls {
+			addrs[i] = agentName(u)
+		}
+		node, agent, version, kernel = append(node, n), append(agent, strings.Join(addrs, ", ")), append(version, a.status.Version), append(kernel, a.status.Kernel)
 		source, down, reachable, errs = append(source, a.status.DropSource), append(down, strings.Join(d, ", ")), append(reachable, a.err == nil), append(errs, e)
+	}
+	notices = append(notices, fo.notices...)
+	if msg, failed, _ := failures(answers); failed > 0 {
+		notices = append(notices, msg)
+	}
+	for _, fl := range query.FilterList(q.Filters) {
+		switch {
+		case len(fl.Values) == 0 || fl.Label == "node":
+		case fl.Label == "cluster":
+			notices = append(notices, clusterFilterNotice)
+		default:
+			notices = append(notices, query.NodesFilterNotice(fl.Label))
+		}
 	}
 	f := data.NewFrame("nodes",
 		data.NewField("node", nil, node),
@@ -375,9 +406,6 @@ func (r *Reader) nodesQuery(ctx context.Context, q models.Query) backend.DataRes
 		data.NewField("error", nil, errs),
 	)
 	f.Meta = &data.FrameMeta{Type: data.FrameTypeTable, PreferredVisualization: data.VisTypeTable}
-	if msg, failed, _ := failures(answers); failed > 0 {
-		notices = append(notices, msg)
-	}
 	for _, n := range notices {
 		f.Meta.Notices = append(f.Meta.Notices, data.Notice{Severity: data.NoticeSeverityWarning, Text: n})
 	}
@@ -413,7 +441,7 @@ func (r *Reader) Values(ctx context.Context, label query.Label, f models.Filters
 		return nil, fmt.Errorf("no agents configured")
 	}
 	if label == query.LabelNode {
-		answers := r.fanOut(ctx, urls, nil, statusTTL, nil, nil)
+		answers := r.fanOut(ctx, urls, nil, statusTTL, nil, nil).answers
 		msg, _, ok := failures(answers)
 		if ok == 0 {
 			return nil, fmt.Errorf("no agent answered: %s", msg)
@@ -438,7 +466,7 @@ func (r *Reader) Values(ctx context.Context, label query.Label, f models.Filters
 		if len(specs) > 1 && !carries(sp, f) {
 			continue
 		}
-		s, _, err := selectors(sp, models.Filters{Namespace: f.Namespace, Pod: f.Pod, Reason: f.Reason, Interface: f.Interface})
+		s, err := selectors(sp, models.Filters{Namespace: f.Namespace, Pod: f.Pod, Reason: f.Reason, Interface: f.Interface})
 		if err != nil {
 			return nil, err
 		}
@@ -454,9 +482,11 @@ func (r *Reader) Values(ctx context.Context, label query.Label, f models.Filters
 	if from.IsZero() || !from.Before(to) {
 		from = to.Add(-historyDefault)
 	}
-	answers := r.fanOut(ctx, urls, f.Node, statusTTL, func(ctx context.Context, c *api.Client, _ api.Status) (api.SeriesResponse, error) {
-		return c.Series(ctx, sels, from, to)
-	}, nil)
+	answers := r.fanOut(ctx, urls, f.Node, statusTTL, func(ctx context.Context, a *answer) error {
+		var err error
+		a.series, err = r.series(ctx, a.url, sels, from, from, to, keepOf(a.status))
+		return err
+	}, nil).answers
 	msg, _, ok := failures(answers)
 	if ok == 0 {
 		return nil, fmt.Errorf("no agent answered: %s", msg)

@@ -38,10 +38,10 @@ const maxSelector = 4096
 const maxFilterValues = 256
 
 // selectors builds one series selector per target from the filters that
-// apply to it, and lists the filters that apply to none of them.
-func selectors(sp spec, f models.Filters) (sels []string, ignored []string, err error) {
+// apply to it (labelNotices says which do not).
+func selectors(sp spec, f models.Filters) ([]string, error) {
 	byLabel := filterLists(f)
-	used := map[string]bool{}
+	var sels []string
 	for _, t := range sp.targets {
 		var matchers []string
 		for _, l := range []string{"namespace", "pod", "reason", "interface"} {
@@ -50,9 +50,8 @@ func selectors(sp spec, f models.Filters) (sels []string, ignored []string, err 
 				continue
 			}
 			if len(vals) > maxFilterValues {
-				return nil, nil, fmt.Errorf("filter %s has %d values, more than %d", l, len(vals), maxFilterValues)
+				return nil, fmt.Errorf("filter %s has %d values, more than %d", l, len(vals), maxFilterValues)
 			}
-			used[l] = true
 			matchers = append(matchers, query.Matcher(l, vals))
 		}
 		s := t.Metric
@@ -60,19 +59,39 @@ func selectors(sp spec, f models.Filters) (sels []string, ignored []string, err 
 			s += "{" + strings.Join(matchers, ",") + "}"
 		}
 		if len(s) > maxSelector {
-			return nil, nil, fmt.Errorf("the filters make a selector of %d bytes, more than the agents accept (%d): use fewer values", len(s), maxSelector)
+			return nil, fmt.Errorf("the filters make a selector of %d bytes, more than the agents accept (%d): use fewer values", len(s), maxSelector)
 		}
 		sels = append(sels, s)
 	}
-	for _, l := range []string{"namespace", "pod", "reason", "interface"} {
-		if len(byLabel[l]) > 0 && !used[l] {
-			ignored = append(ignored, l)
-		}
+	return sels, nil
+}
+
+// Notices of the cluster label, which the agents' series never have (the
+// scrape configuration adds it in prometheus mode).
+const (
+	clusterGroupNotice  = "direct mode: the agents' series have no \"cluster\" label (scrape configurations add it in prometheus mode), so they are not grouped by it"
+	clusterFilterNotice = "direct mode: the agents' series have no \"cluster\" label (scrape configurations add it in prometheus mode), so the cluster filter is ignored"
+)
+
+// labelNotices says which group-by labels and filters of q the metrics lack,
+// in prometheus mode's words (query.LabelNotices): the series have the
+// metric's own labels and node, added from each agent's status.
+func labelNotices(sp spec, q models.Query) []string {
+	var out []string
+	if slices.Contains(q.GroupBy, "cluster") {
+		out = append(out, clusterGroupNotice)
 	}
-	if len(f.Cluster) > 0 {
-		ignored = append(ignored, "cluster")
+	if len(q.Filters.Cluster) > 0 {
+		out = append(out, clusterFilterNotice)
 	}
-	return sels, ignored, nil
+	// The cluster notices above stand for every metric.
+	q.GroupBy = slices.DeleteFunc(slices.Clone(q.GroupBy), func(l string) bool { return l == "cluster" })
+	q.Filters.Cluster = nil
+	ms := make([]query.MetricLabels, len(sp.targets))
+	for i, t := range sp.targets {
+		ms[i] = query.MetricLabels{Metric: t.Metric, Labels: append(slices.Clone(t.Labels), "node")}
+	}
+	return append(out, query.LabelNotices(q, models.SchemaNetlens, ms)...)
 }
 
 func filterLists(f models.Filters) map[string][]string {

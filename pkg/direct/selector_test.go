@@ -65,7 +65,7 @@ func TestSelectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sels, ignored, err := selectors(sp, q.Filters)
+	sels, err := selectors(sp, q.Filters)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,12 +73,16 @@ func TestSelectors(t *testing.T) {
 	if len(sels) != 1 || sels[0] != want {
 		t.Fatalf("selectors %q, want %q", sels, want)
 	}
-	if strings.Join(ignored, ",") != "interface,cluster" {
-		t.Fatalf("ignored %q", ignored)
+	// The filters that do not apply are said, in prometheus mode's words
+	// for the metric's labels, apart for cluster.
+	wantNotices := []string{clusterFilterNotice,
+		`podDrops: the interface filter does not apply (netlens_pod_drop_bytes_total has no "interface" label in the netlens schema) and is ignored`}
+	if got := labelNotices(sp, q); strings.Join(got, "|") != strings.Join(wantNotices, "|") {
+		t.Fatalf("notices %q, want %q", got, wantNotices)
 	}
 	// Multi-metric types: one selector per metric.
 	sp, _ = specFor(models.Query{QueryType: models.QueryNIC})
-	sels, _, _ = selectors(sp, models.Filters{Interface: []string{"eth0"}})
+	sels, _ = selectors(sp, models.Filters{Interface: []string{"eth0"}})
 	if len(sels) != 3 || sels[0] != `netlens_nic_rx_buffer_exhausted_total{interface="eth0"}` || sels[2] != `netlens_nic_stat_total{interface="eth0"}` {
 		t.Fatalf("nic selectors %q", sels)
 	}
@@ -88,7 +92,7 @@ func TestSelectors(t *testing.T) {
 		long[i] = strings.Repeat("x", 30) + string(rune('a'+i%26)) + strings.Repeat("y", i%7)
 	}
 	sp, _ = specFor(models.Query{QueryType: models.QueryDrops})
-	if _, _, err := selectors(sp, models.Filters{Reason: long}); err == nil || !strings.Contains(err.Error(), "more than the agents accept") {
+	if _, err := selectors(sp, models.Filters{Reason: long}); err == nil || !strings.Contains(err.Error(), "more than the agents accept") {
 		t.Fatalf("long selector: %v", err)
 	}
 }

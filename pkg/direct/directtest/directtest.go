@@ -5,11 +5,15 @@
 package directtest
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,9 +27,13 @@ import (
 type Agent struct {
 	URL     string
 	Node    string
+	BootID  string
 	History *history.Store
 	Events  *events.Buffer
 	srv     *httptest.Server
+
+	mu       sync.Mutex
+	requests map[string]int
 }
 
 // Options configure an Agent.
@@ -34,7 +42,14 @@ type Options struct {
 	Interval, Window time.Duration
 	// Token, when set, is required as the bearer token.
 	Token string
+	// BootID is the boot id the status reports (default: one of its own
+	// per agent, as different machines have).
+	BootID string
+	// RatePerClient is the agent's --api-rate-limit (default: none).
+	RatePerClient float64
 }
+
+var boots atomic.Uint64
 
 // Start runs an agent for node; it stops in t.Cleanup.
 func Start(t testing.TB, node string, o Options) *Agent {
@@ -45,13 +60,17 @@ func Start(t testing.TB, node string, o Options) *Agent {
 	if o.Window == 0 {
 		o.Window = 15 * time.Minute
 	}
-	a := &Agent{Node: node, History: history.New(o.Window, o.Interval, 100000), Events: events.NewBuffer(1024)}
+	if o.BootID == "" {
+		o.BootID = fmt.Sprintf("%08d-test-boot-id", boots.Add(1))
+	}
+	a := &Agent{Node: node, BootID: o.BootID, History: history.New(o.Window, o.Interval, 100000), Events: events.NewBuffer(1024), requests: map[string]int{}}
 	opts := server.Options{
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		History: a.History,
-		Events:  a.Events,
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		History:       a.History,
+		Events:        a.Events,
+		RatePerClient: o.RatePerClient,
 		Status: func() api.Status {
-			return api.Status{Node: node, Kernel: "6.18.0-test", Version: "test", DropSource: "tp_btf",
+			return api.Status{Node: node, BootID: o.BootID, Kernel: "6.18.0-test", Version: "test", DropSource: "tp_btf",
 				Collectors: []api.CollectorStatus{{Name: "drops", Up: true}, {Name: "nic", Up: false, Error: "no ethtool"}},
 				History:    a.History.Status()}
 		},
@@ -67,10 +86,23 @@ func Start(t testing.TB, node string, o Options) *Agent {
 		}
 		opts.Token = tf
 	}
-	a.srv = httptest.NewServer(server.New(opts).Handler())
+	h := server.New(opts).Handler()
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		a.requests[r.URL.Path]++
+		a.mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
 	a.URL = a.srv.URL
 	t.Cleanup(a.Close)
 	return a
+}
+
+// Requests is how many requests the agent received for path (e.g. /api/v1/series).
+func (a *Agent) Requests(path string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.requests[path]
 }
 
 // Close stops the server (its clients then get connection refused).
