@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -333,12 +335,25 @@ func TestStream(t *testing.T) {
 	elsewhere := dropEvent("x", 4)
 	elsewhere.Src.Namespace, elsewhere.Dst.Namespace = "kube-system", "kube-system" // filtered by the agent
 	a.Events.Add(elsewhere)
-	waitFor(t, "two events", 5*time.Second, func() bool { rows, _ := rec.rows(); return len(rows) >= 2 })
-	time.Sleep(100 * time.Millisecond)
+	// Each agent's events arrive in order: once its last event (a sentinel
+	// that passes the filters) is shown, the filtered ones would have been.
+	a.Events.Add(dropEvent("end-a", 5))
+	b.Events.Add(dropEvent("end-b", 6))
+	waitFor(t, "both sentinels", 5*time.Second, func() bool {
+		rows, _ := rec.rows()
+		n := 0
+		for _, row := range rows {
+			if p := row["dst pod"]; p == "end-a" || p == "end-b" {
+				n++
+			}
+		}
+		return n == 2
+	})
 	rows, _ := rec.rows()
-	if len(rows) != 2 {
+	if len(rows) != 4 {
 		t.Fatalf("rows %v", rows)
 	}
+	rows = slices.DeleteFunc(rows, func(row map[string]any) bool { return strings.HasPrefix(row["dst pod"].(string), "end-") })
 	pods := map[string]string{}
 	for _, row := range rows {
 		pods[row["node"].(string)] = row["dst pod"].(string)
@@ -369,7 +384,8 @@ func TestStream(t *testing.T) {
 // the buffer are dropped, counted, and reported in the next frame.
 func TestStreamBackpressure(t *testing.T) {
 	a := agent(t, "node-a", token, time.Now())
-	r, _ := direct.New(settings(5, a.URL), direct.WithStreamTuning(10, 10*time.Millisecond, 20))
+	var emitted atomic.Int64
+	r, _ := direct.New(settings(5, a.URL), direct.WithStreamTuning(10, 10*time.Millisecond, 20), direct.WithEmitted(func() { emitted.Add(1) }))
 	path, _ := direct.EventsPath(models.Filters{})
 	hold := make(chan struct{})
 	rec := &recorder{hold: hold}
@@ -378,14 +394,16 @@ func TestStreamBackpressure(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- r.Stream(ctx, path, backend.NewStreamSender(rec)) }()
 	waitFor(t, "streaming", 5*time.Second, func() bool { l, _ := a.Events.Subscribers(); return l == 1 })
+	// Events go in bursts of 50, each once the reader has taken the last
+	// one, so that the agent's own buffer (256) never fills however slowly
+	// this machine runs: what is tested is the reader's buffer, not the agent's.
 	const total = 500
 	for i := range total {
 		a.Events.Add(dropEvent("db-0", i))
 		if i%50 == 49 {
-			time.Sleep(20 * time.Millisecond)
+			waitFor(t, "the reader to take the burst", 5*time.Second, func() bool { return emitted.Load() == int64(i+1) })
 		}
 	}
-	time.Sleep(200 * time.Millisecond)
 	// The agent never had to disconnect the reader for being slow.
 	if live, dropped := a.Events.Subscribers(); live != 1 || dropped != 0 {
 		t.Fatalf("agent subscribers %d, dropped %d", live, dropped)
@@ -394,19 +412,22 @@ func TestStreamBackpressure(t *testing.T) {
 	rec.hold = nil
 	rec.mu.Unlock()
 	close(hold)
+	// Every event the reader took is now either sent or counted as dropped:
+	// wait until the frames account for all of them.
 	var rows []map[string]any
 	var notes []string
-	waitFor(t, "a notice of dropped events", 5*time.Second, func() bool { rows, notes = rec.rows(); return len(notes) > 0 })
-	time.Sleep(100 * time.Millisecond)
-	rows, notes = rec.rows()
 	var droppedTotal int
-	for _, n := range notes {
-		var d, all int
-		if _, err := fmtSscanf(n, &d, &all); err == nil {
-			droppedTotal = all
+	waitFor(t, "every event shown or counted as dropped", 5*time.Second, func() bool {
+		rows, notes = rec.rows()
+		for _, n := range notes {
+			var d, all int
+			if _, err := fmtSscanf(n, &d, &all); err == nil {
+				droppedTotal = all
+			}
 		}
-	}
-	if droppedTotal == 0 || len(rows)+droppedTotal != total {
+		return droppedTotal > 0 && len(rows)+droppedTotal >= total
+	})
+	if len(rows)+droppedTotal != total {
 		t.Fatalf("%d rows + %d dropped != %d (notices %q)", len(rows), droppedTotal, total, notes)
 	}
 	cancel()
