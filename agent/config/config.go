@@ -86,6 +86,12 @@ var DropSources = []string{"auto", "tp_btf", "tracepoint", "fexit", "kprobe", "n
 // DefaultListenAddress is the agent's port from the design contract.
 const DefaultListenAddress = ":10095"
 
+// DefaultAPIRate is --api-rate-limit's default: requests per second one
+// client address may make to /api/v1, in bursts of twice that. A whole
+// Grafana is one address; docs/api.md shows why this fits several users
+// refreshing the shipped dashboards at once in direct mode.
+const DefaultAPIRate = 50
+
 // ErrHelp is returned when -h or --help was given; usage has been written.
 var ErrHelp = flag.ErrHelp
 
@@ -123,7 +129,7 @@ func Parse(args []string, output io.Writer) (Config, error) {
 	fs.DurationVar(&c.HistoryDuration, "history-duration", 15*time.Minute, "how much history of every series /api/v1/series keeps")
 	fs.DurationVar(&c.HistoryInterval, "history-interval", 15*time.Second, "how often the history samples every series")
 	fs.UintVar(&c.HistoryMaxSeries, "history-max-series", 50000, "most series the history keeps; more are counted in its status")
-	fs.Float64Var(&c.APIRate, "api-rate-limit", 20, "requests per second one client address may make to /api/v1 (bursts of twice that)")
+	fs.Float64Var(&c.APIRate, "api-rate-limit", DefaultAPIRate, "requests per second one client address may make to /api/v1 (bursts of twice that)")
 	configFile := fs.String("config", "", "YAML file with the same keys as these flags (without the dashes); flags given on the command line win")
 	ethtoolInclude := fs.String("ethtool-include", DefaultEthtoolInclude, "regular expression selecting the ethtool statistics exported in netlens_nic_stat_total, matched against the name with the queue folded out (rx3_cache_full: rx_cache_full); \".\" exports all")
 	if err := fs.Parse(args); err != nil {

@@ -23,7 +23,7 @@ func TestParseDefaults(t *testing.T) {
 		ListenAddress: ":10095", LogLevel: slog.LevelInfo, LogFormat: "json",
 		DropSource: "auto", DropEventsPerSecond: 1000, DropTableEntries: 16384, DrainInterval: 5 * time.Second,
 		MaxPodSeries: 10000, StateDir: "/var/lib/netlens", BPFFSPath: "/sys/fs/bpf/netlens", ProcPath: "/proc",
-		HistoryDuration: 15 * time.Minute, HistoryInterval: 15 * time.Second, HistoryMaxSeries: 50000, APIRate: 20,
+		HistoryDuration: 15 * time.Minute, HistoryInterval: 15 * time.Second, HistoryMaxSeries: 50000, APIRate: 50,
 		Metadata: "none", NodeName: "node-7",
 	}
 	if c.EthtoolInclude == nil || c.EthtoolInclude.String() != DefaultEthtoolInclude {
