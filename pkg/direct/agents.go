@@ -102,9 +102,10 @@ func (r *Reader) fanOut(ctx context.Context, urls []string, nodes []string, stat
 			for _, u := range a.urls {
 				actx, cancel := context.WithTimeout(ctx, r.timeout)
 				a.url = u
-				a.err = r.timeoutErr(ctx, fn(actx, a))
+				err := fn(actx, a)
 				cancel()
-				if a.err == nil || !unreachable(a.err) {
+				a.err = r.timeoutErr(ctx, err)
+				if err == nil || !unreachable(err) {
 					break
 				}
 			}
@@ -125,12 +126,15 @@ func (r *Reader) timeoutErr(ctx context.Context, err error) error {
 	return err
 }
 
-// unreachable reports whether err is about reaching the agent (another URL
-// of it may work), rather than the agent's answer.
+// unreachable reports whether err is about reaching the agent, so that
+// another URL of it may work: not its answer, and not its slowness (another
+// URL would cost another timeout for the same slow agent).
 func unreachable(err error) bool {
 	var se *api.StatusError
 	var rl *RateLimitedError
-	return !errors.As(err, &se) && !errors.As(err, &rl) && !errors.Is(err, context.Canceled)
+	var ne net.Error
+	return !errors.As(err, &se) && !errors.As(err, &rl) && !errors.Is(err, context.Canceled) &&
+		!errors.Is(err, context.DeadlineExceeded) && !(errors.As(err, &ne) && ne.Timeout())
 }
 
 // identify groups the statuses of the URLs (one answer each, in URL order)

@@ -353,3 +353,32 @@ func TestRefreshSharesAgentRequests(t *testing.T) {
 		t.Errorf("%d series requests, want %d: one per metric set", n, len(distinct))
 	}
 }
+
+// When an agent's first URL answers its status but fails the series
+// request (the connection drops), its other URL is asked: the agent counts
+// as answered.
+func TestAgentAskedAtItsOtherURL(t *testing.T) {
+	now := time.Now()
+	a := agent(t, "node-a", token, now)
+	target, _ := url.Parse(a.URL)
+	fwd := httputil.NewSingleHostReverseProxy(target)
+	// 127.0.0.1 sorts before localhost: the flaky front is asked first.
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/api/v1/series" {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return
+		}
+		fwd.ServeHTTP(w, req)
+	}))
+	t.Cleanup(flaky.Close)
+	r, _ := direct.New(settings(5, flaky.URL, localhost(a.URL)))
+	resp := r.Query(context.Background(), models.Query{QueryType: models.QueryDrops, GroupBy: []string{"reason"}, Value: "packets"}, lastRange(now, 4*time.Minute))
+	if resp.Error != nil {
+		t.Fatal(resp.Error)
+	}
+	want := "agent node-a reachable at URLs " + host(flaky.URL) + " and " + host(localhost(a.URL)) + ": counted once"
+	if got := lastValues(t, resp.Frames); math.Abs(got["NO_SOCKET"]-1) > 1e-9 || notices(resp.Frames) != want {
+		t.Fatalf("rates %v, notices %q (want %q)", got, notices(resp.Frames), want)
+	}
+}
