@@ -11,9 +11,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"testing"
 	"time"
 
@@ -133,10 +136,24 @@ func (ds DataSource) PluginContext(pluginID string) backend.PluginContext {
 			DecryptedSecureJSONData: ds.Secure,
 			BasicAuthEnabled:        ds.BasicAuthUser != "",
 			BasicAuthUser:           ds.BasicAuthUser,
-			Updated:                 time.Now(),
+			Updated:                 ds.updated(),
 		},
 		GrafanaConfig: backend.NewGrafanaCfg(map[string]string{}),
 	}
+}
+
+// updated is when Grafana last saved ds, as the plugin sees it: it changes
+// when the settings do, and only then, as in Grafana (the SDK recreates the
+// instance whenever it changes, so a new value per call would make every
+// call start a new instance).
+func (ds DataSource) updated() time.Time {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%q %q %q %q", ds.UID, ds.URL, ds.JSONData, ds.BasicAuthUser)
+	keys := slices.Sorted(maps.Keys(ds.Secure))
+	for _, k := range keys {
+		fmt.Fprintf(h, " %q=%q", k, ds.Secure[k])
+	}
+	return time.Unix(1_600_000_000+int64(h.Sum64()%(1<<30)), 0).UTC()
 }
 
 // CheckHealth calls the plugin's health check ("Save & test" in Grafana).
