@@ -257,7 +257,7 @@ func TestDirectModeAgainstRealAgents(t *testing.T) {
 	// The events query replays them and points at the live channel.
 	resp = r.Query(ctx, models.Query{QueryType: models.QueryEvents, Filters: models.Filters{Namespace: []string{lab.Namespace}, Reason: []string{"NO_SOCKET"}}}, rng(5*time.Minute))
 	if resp.Error != nil || resp.Frames[0].Rows() < 1 || resp.Frames[0].Meta.Channel != "ds/netlens-direct/"+path {
-		t.Fatalf("events query: %v rows %d channel %q", resp.Error, resp.Frames[0].Rows(), resp.Frames[0].Meta.Channel)
+		t.Fatalf("events query: %v rows %d channel %q, notices %q", resp.Error, resp.Frames[0].Rows(), resp.Frames[0].Meta.Channel, noticeText(resp.Frames))
 	}
 
 	// Kill an agent: the others still answer, with a notice naming it.
