@@ -5,8 +5,11 @@
 // nothing in a query can add a target. Each agent keeps about 15 minutes of
 // history of its series, with raw counters: this package computes rates
 // (as Prometheus's rate()), adds the node label from each agent's status and
-// sums series across agents by the query's group-by labels. Drop events
-// stream to Grafana Live (Stream).
+// sums series across agents by the query's group-by labels. Agents are
+// identified by their status (node name and boot id), so one reachable at
+// several URLs counts once (agents.go); the queries of a refresh share their
+// agent requests, and a 429 is retried after its Retry-After (share.go).
+// Drop events stream to Grafana Live (Stream).
 package direct
 
 import (
