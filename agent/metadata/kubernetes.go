@@ -83,6 +83,9 @@ type Kubernetes struct {
 
 	// probeUnsynced and probeSynced are how often probe asks the server.
 	probeUnsynced, probeSynced time.Duration
+	// now dates the informers' events and errors (time.Now; tests set a
+	// clock of their own to place events at chosen instants).
+	now func() time.Time
 
 	stop      chan struct{}
 	startOnce sync.Once
@@ -131,7 +134,7 @@ func NewKubernetesForClient(client kubernetes.Interface, opts KubernetesOptions)
 		opts.Logger = slog.Default()
 	}
 	k := &Kubernetes{opts: opts, client: client, history: NewHistory(opts.Retain, opts.MaxEnded), stop: make(chan struct{}),
-		probeUnsynced: probeUnsynced, probeSynced: probeSynced}
+		probeUnsynced: probeUnsynced, probeSynced: probeSynced, now: time.Now}
 
 	var podOpts []informers.SharedInformerOption
 	if !opts.ClusterPods {
@@ -246,7 +249,7 @@ func (k *Kubernetes) markSynced() {
 
 func (k *Kubernetes) setErr(what string, err error) {
 	k.mu.Lock()
-	k.lastErr, k.lastErrAt = fmt.Errorf("listing and watching %s: %w", what, err), time.Now()
+	k.lastErr, k.lastErrAt = fmt.Errorf("listing and watching %s: %w", what, err), k.now()
 	k.mu.Unlock()
 }
 
@@ -264,7 +267,7 @@ func (k *Kubernetes) Err() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	err := k.probeErr
-	if err == nil && k.lastErr != nil && time.Since(k.lastErrAt) < errorMemory {
+	if err == nil && k.lastErr != nil && k.now().Sub(k.lastErrAt) < errorMemory {
 		err = k.lastErr
 	}
 	switch {
@@ -292,7 +295,7 @@ func (k *Kubernetes) onPod(obj any, initial bool) {
 	if !ok {
 		return
 	}
-	at := time.Now()
+	at := k.now()
 	// A field selector the server (or a fake) did not apply must not let
 	// another node's pods in.
 	if !k.opts.ClusterPods && pod.Spec.NodeName != k.opts.NodeName {
@@ -312,7 +315,7 @@ func (k *Kubernetes) onDelete(obj any) {
 		obj = tomb.Obj
 	}
 	if pod, ok := obj.(*corev1.Pod); ok {
-		k.history.Remove(string(pod.UID), time.Now())
+		k.history.Remove(string(pod.UID), k.now())
 	}
 }
 

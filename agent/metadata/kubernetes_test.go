@@ -20,6 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/netlens/netlens/tests/testenv"
 )
 
 const testNode = "node-1"
@@ -66,6 +68,12 @@ func controller(kind, name string) *metav1.OwnerReference {
 
 func startKube(t *testing.T, opts KubernetesOptions, objs ...runtime.Object) (*Kubernetes, *fake.Clientset) {
 	t.Helper()
+	return startKubeAt(t, time.Now, opts, objs...)
+}
+
+// startKubeAt starts a source on a fake API server whose events are dated by now.
+func startKubeAt(t *testing.T, now func() time.Time, opts KubernetesOptions, objs ...runtime.Object) (*Kubernetes, *fake.Clientset) {
+	t.Helper()
 	client := fake.NewClientset(objs...)
 	if opts.NodeName == "" {
 		opts.NodeName = testNode
@@ -75,6 +83,7 @@ func startKube(t *testing.T, opts KubernetesOptions, objs ...runtime.Object) (*K
 	if err != nil {
 		t.Fatal(err)
 	}
+	k.now = now
 	k.Start()
 	t.Cleanup(func() { k.Close() })
 	if err := k.Err(); err != nil {
@@ -83,20 +92,10 @@ func startKube(t *testing.T, opts KubernetesOptions, objs ...runtime.Object) (*K
 	return k, client
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
+// owns reports whether uid ("": nobody) owns ip at the source's now.
 func owns(k *Kubernetes, ip, uid string) func() bool {
 	return func() bool {
-		now := time.Now()
+		now := k.now()
 		p, ok := k.PodByIP(netip.MustParseAddr(ip), now, now)
 		if uid == "" {
 			return !ok
@@ -116,19 +115,19 @@ func TestKubernetesPodAddUpdateDelete(t *testing.T) {
 	if _, err := pods.Create(ctx, kpod(podSpec{name: "web", ips: []string{"10.0.0.2"}}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "web owns 10.0.0.2", owns(k, "10.0.0.2", "uid-web"))
+	testenv.Eventually(t, "web owns 10.0.0.2", owns(k, "10.0.0.2", "uid-web"))
 	if p, ok := k.PodByUID("uid-web"); !ok || p.Name != "web" || p.Namespace != "shop" || p.Workload != "web" || p.WorkloadKind != "Pod" {
 		t.Fatalf("by UID: %+v %v", p, ok)
 	}
 	if _, err := pods.Update(ctx, kpod(podSpec{name: "web", ips: []string{"10.0.0.3"}}), metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "web moves to 10.0.0.3", owns(k, "10.0.0.3", "uid-web"))
-	eventually(t, "10.0.0.2 is free", owns(k, "10.0.0.2", ""))
+	testenv.Eventually(t, "web moves to 10.0.0.3", owns(k, "10.0.0.3", "uid-web"))
+	testenv.Eventually(t, "10.0.0.2 is free", owns(k, "10.0.0.2", ""))
 	if err := pods.Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "web gone", func() bool { _, ok := k.PodByUID("uid-web"); return !ok })
+	testenv.Eventually(t, "web gone", func() bool { _, ok := k.PodByUID("uid-web"); return !ok })
 	if owns(k, "10.0.0.3", "")() == false {
 		t.Fatal("a deleted pod still owns its address")
 	}
@@ -138,29 +137,32 @@ func TestKubernetesPodAddUpdateDelete(t *testing.T) {
 }
 
 // IP reuse: pod A is deleted and pod B gets its address. A window spanning
-// both names nobody; windows wholly inside each name the right pod.
+// both names nobody; windows wholly inside each name the right pod. The
+// clock stands still while the informers deliver an event, so each event is
+// dated by the instant the test moved the clock to.
 func TestKubernetesIPReuse(t *testing.T) {
-	k, client := startKube(t, KubernetesOptions{})
+	clock := newTestClock()
+	k, client := startKubeAt(t, clock.Now, KubernetesOptions{})
 	pods := client.CoreV1().Pods("shop")
 	ip := netip.MustParseAddr("10.0.0.9")
 	if _, err := pods.Create(ctx, kpod(podSpec{name: "a", ips: []string{ip.String()}}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a owns the address", owns(k, ip.String(), "uid-a"))
-	inA1 := time.Now()
-	time.Sleep(5 * time.Millisecond)
-	inA2 := time.Now()
+	testenv.Eventually(t, "a owns the address", owns(k, ip.String(), "uid-a"))
+	inA1 := clock.Advance(time.Second)
+	inA2 := clock.Advance(time.Second)
+	clock.Advance(time.Second)
 	if err := pods.Delete(ctx, "a", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a released the address", owns(k, ip.String(), ""))
+	testenv.Eventually(t, "a released the address", owns(k, ip.String(), ""))
+	clock.Advance(time.Second)
 	if _, err := pods.Create(ctx, kpod(podSpec{name: "b", ips: []string{ip.String()}}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "b owns the address", owns(k, ip.String(), "uid-b"))
-	inB1 := time.Now()
-	time.Sleep(5 * time.Millisecond)
-	inB2 := time.Now()
+	testenv.Eventually(t, "b owns the address", owns(k, ip.String(), "uid-b"))
+	inB1 := clock.Advance(time.Second)
+	inB2 := clock.Advance(time.Second)
 
 	if p, ok := k.PodByIP(ip, inA1, inB2); ok {
 		t.Errorf("a window spanning a and b named %s", p.Name)
@@ -180,22 +182,22 @@ func TestKubernetesIPReuse(t *testing.T) {
 // deletion reached the agent: B's add takes the address, and the time both
 // claim is attributed to neither.
 func TestKubernetesIPReuseBeforeDeleteSeen(t *testing.T) {
-	k, client := startKube(t, KubernetesOptions{})
+	clock := newTestClock()
+	k, client := startKubeAt(t, clock.Now, KubernetesOptions{})
 	pods := client.CoreV1().Pods("shop")
 	ip := netip.MustParseAddr("10.0.0.10")
 	if _, err := pods.Create(ctx, kpod(podSpec{name: "a", ips: []string{ip.String()}}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a owns the address", owns(k, ip.String(), "uid-a"))
-	time.Sleep(1100 * time.Millisecond)
-	bReady := metav1.NewTime(time.Now().Truncate(time.Second)) // API times have second precision
-	time.Sleep(1100 * time.Millisecond)
+	testenv.Eventually(t, "a owns the address", owns(k, ip.String(), "uid-a"))
+	bReady := metav1.NewTime(clock.Advance(2 * time.Second)) // a whole second, as API times are
+	clock.Advance(2 * time.Second)
 	b := kpod(podSpec{name: "b", ips: []string{ip.String()}})
 	b.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReadyToStartContainers, Status: corev1.ConditionTrue, LastTransitionTime: bReady}}
 	if _, err := pods.Create(ctx, b, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "b owns the address", owns(k, ip.String(), "uid-b"))
+	testenv.Eventually(t, "b owns the address", owns(k, ip.String(), "uid-b"))
 	if p, ok := k.PodByIP(ip, bReady.Add(500*time.Millisecond), bReady.Add(500*time.Millisecond)); ok {
 		t.Errorf("an instant both a and b claimed named %s", p.Name)
 	}
@@ -264,7 +266,7 @@ func TestKubernetesHostNetworkNeverOwnsNodeIP(t *testing.T) {
 	if _, err := client.CoreV1().Pods("shop").Create(ctx, kpod(podSpec{name: "cilium", host: true, ips: []string{nodeIP, "fd00::10"}}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "cilium listed", func() bool { _, ok := k.PodByUID("uid-cilium"); return ok })
+	testenv.Eventually(t, "cilium listed", func() bool { _, ok := k.PodByUID("uid-cilium"); return ok })
 	now := time.Now()
 	for _, ip := range []string{nodeIP, "fd00::10"} {
 		if p, ok := k.PodByIP(netip.MustParseAddr(ip), now, now); ok {
@@ -291,7 +293,7 @@ func TestKubernetesFinishedPodsOwnNothing(t *testing.T) {
 	if _, err := client.CoreV1().Pods("shop").Update(ctx, kpod(podSpec{name: "job", phase: corev1.PodSucceeded, ips: []string{"10.3.0.3"}}), metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the finished pod releases its address", owns(k, "10.3.0.3", ""))
+	testenv.Eventually(t, "the finished pod releases its address", owns(k, "10.3.0.3", ""))
 	if _, ok := k.PodByUID("uid-job"); !ok {
 		t.Error("a finished pod is still in the inventory by UID")
 	}
@@ -377,15 +379,17 @@ current-context: x
 	k.probeUnsynced = 100 * time.Millisecond
 	start := time.Now()
 	k.Start()
-	if d := time.Since(start); d > 10*time.Second {
-		t.Fatalf("Start took %s", d)
+	// Its own sync timeout, not the default one (nor for ever): the margin
+	// between the two absorbs a slow machine.
+	if d := time.Since(start); d >= DefaultSyncTimeout {
+		t.Fatalf("Start took %s with a sync timeout of 1.5s", d)
 	}
 	err = k.Err()
 	if err == nil || !strings.Contains(err.Error(), "not listed yet") {
 		t.Fatalf("Err = %v, want the pods not listed", err)
 	}
 	// The source finds out why: the server refuses connections.
-	eventually(t, "Err names the cause", func() bool {
+	testenv.Eventually(t, "Err names the cause", func() bool {
 		err = k.Err()
 		return err != nil && strings.Contains(err.Error(), "connection refused")
 	})

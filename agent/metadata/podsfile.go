@@ -24,6 +24,9 @@ type PodsFile struct {
 	path     string
 	interval time.Duration
 	history  *History
+	// now is the clock checks are made and changes dated by (time.Now;
+	// tests set a clock of their own).
+	now func() time.Time
 
 	mu        sync.Mutex
 	checked   time.Time
@@ -36,12 +39,16 @@ type PodsFile struct {
 // NewPodsFile loads path; an unreadable or malformed file is an error here,
 // while later failures keep the last good inventory and show in Err.
 func NewPodsFile(path string, interval time.Duration) (*PodsFile, error) {
-	f := &PodsFile{path: path, interval: interval, history: NewHistory(0, 0)}
-	now := time.Now()
-	if err := f.reload(now); err != nil {
+	return newPodsFile(path, interval, time.Now)
+}
+
+func newPodsFile(path string, interval time.Duration, now func() time.Time) (*PodsFile, error) {
+	f := &PodsFile{path: path, interval: interval, history: NewHistory(0, 0), now: now}
+	loaded := now()
+	if err := f.reload(loaded); err != nil {
 		return nil, err
 	}
-	f.checked = now
+	f.checked = loaded
 	return f, nil
 }
 
@@ -72,7 +79,7 @@ func (f *PodsFile) Err() error {
 func (f *PodsFile) History() *History { return f.history }
 
 func (f *PodsFile) maybeReload() {
-	now := time.Now()
+	now := f.now()
 	if now.Sub(f.checked) < f.interval {
 		return
 	}

@@ -127,26 +127,25 @@ func TestParsePodListErrors(t *testing.T) {
 // modification time.
 func TestPodsFileIPReuse(t *testing.T) {
 	path := writeFile(t, podList)
-	f, err := NewPodsFile(path, 0)
+	clock := newTestClock()
+	f, err := newPodsFile(path, 0, clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ip := netip.MustParseAddr("10.0.0.3")
-	inA := time.Now()
+	inA := clock.Advance(time.Second)
 	if p, ok := f.PodByIP(ip, inA, inA); !ok || p.UID != "u-db" {
 		t.Fatalf("before the change: %+v %v", p, ok)
 	}
-	time.Sleep(10 * time.Millisecond)
 	next := strings.Replace(podList, `"uid": "u-db"`, `"uid": "u-db-new"`, 1)
 	if err := os.WriteFile(path, []byte(next), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	changed := time.Now()
+	changed := clock.Advance(time.Second) // a whole second: any file system keeps it
 	if err := os.Chtimes(path, changed, changed); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(10 * time.Millisecond)
-	inB := time.Now()
+	inB := clock.Advance(time.Second)
 	if p, ok := f.PodByIP(ip, inB, inB); !ok || p.UID != "u-db-new" {
 		t.Fatalf("after the change: %+v %v", p, ok)
 	}
@@ -155,6 +154,9 @@ func TestPodsFileIPReuse(t *testing.T) {
 	}
 	if p, ok := f.PodByIP(ip, inA, changed.Add(-time.Millisecond)); !ok || p.UID != "u-db" {
 		t.Fatalf("a window before the change: %+v %v", p, ok)
+	}
+	if p, ok := f.PodByIP(ip, changed, inB); !ok || p.UID != "u-db-new" {
+		t.Fatalf("a window from the change on: %+v %v", p, ok)
 	}
 	// Pods of the first load own their addresses since as long as anyone
 	// knows (the file has no timestamps), other addresses are unaffected.
