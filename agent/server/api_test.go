@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/netlens/netlens/agent/api"
 	"github.com/netlens/netlens/agent/events"
 	"github.com/netlens/netlens/agent/history"
+	"github.com/netlens/netlens/tests/testenv"
 )
 
 type apiFixture struct {
@@ -148,12 +150,7 @@ func openStream(t *testing.T, url string) *bufio.Reader {
 
 func waitSubscribers(t *testing.T, b *events.Buffer, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if live, _ := b.Subscribers(); live == n {
-			return
-		}
-	}
-	t.Fatalf("subscribers never reached %d", n)
+	testenv.Eventually(t, fmt.Sprintf("%d subscribers", n), func() bool { live, _ := b.Subscribers(); return live == n })
 }
 
 // /api/v1/events streams the events that pass the filters, replays the kept
@@ -191,7 +188,7 @@ func TestEventStream(t *testing.T) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testenv.Patience): // blocked adds never end; a slow machine still ends them
 		t.Fatal("adding events blocked on a slow client")
 	}
 	if _, dropped := f.events.Subscribers(); dropped == 0 {
@@ -265,7 +262,7 @@ func TestTokenAuth(t *testing.T) {
 	if err := os.WriteFile(path, []byte("rotated-token"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(tokenRecheck + 100*time.Millisecond)
+	recheckDue(tok)
 	if code, _, _ := get(t, f.srv.URL+"/api/v1/status", "rotated-token"); code != 200 {
 		t.Fatalf("rotated token refused: %d", code)
 	}
@@ -275,13 +272,21 @@ func TestTokenAuth(t *testing.T) {
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(tokenRecheck + 100*time.Millisecond)
+	recheckDue(tok)
 	if code, _, _ := get(t, f.srv.URL+"/api/v1/status", "rotated-token"); code != 200 {
 		t.Fatalf("an emptied token file must keep the last good token: %d", code)
 	}
 	if _, err := NewTokenFile(path); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Fatalf("empty token file accepted at start: %v", err)
 	}
+}
+
+// recheckDue moves the token file's last look back by tokenRecheck, as if
+// that time had passed: the next request looks at the file again.
+func recheckDue(tok *TokenFile) {
+	tok.mu.Lock()
+	defer tok.mu.Unlock()
+	tok.checked = tok.checked.Add(-tokenRecheck)
 }
 
 // One client beyond its rate gets 429 with Retry-After; others are not affected.
