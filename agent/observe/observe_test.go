@@ -18,6 +18,7 @@ import (
 	"github.com/netlens/netlens/agent/api"
 	"github.com/netlens/netlens/agent/events"
 	"github.com/netlens/netlens/agent/server"
+	"github.com/netlens/netlens/tests/testenv"
 )
 
 // A drop reads as one line: time, both ends with pods, protocol, reason,
@@ -84,22 +85,11 @@ func TestRunAgainstAgent(t *testing.T) {
 	go func() {
 		done <- Run(ctx, []string{"--server", srv.URL, "--token-file", tokenPath, "--namespace", "prod", "--interface", "veth-b,ifindex 3 in netns cni-x"}, &out, &errOut)
 	}()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if live, _ := buf.Subscribers(); live == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("observe never subscribed: %s", errOut.String())
-		}
-	}
+	testenv.Eventually(t, "observe subscribes", func() bool { live, _ := buf.Subscribers(); return live == 1 })
 	buf.Add(api.DropEvent{Reason: "NETFILTER_DROP", Protocol: "tcp", Src: api.Endpoint{IP: "10.0.0.2", Namespace: "dev", Pod: "x"}})
 	buf.Add(api.DropEvent{Reason: "NETFILTER_DROP", Protocol: "tcp", Dst: api.Endpoint{IP: "10.0.0.4", Namespace: "prod", Pod: "web"}, Interface: "eth9"})
 	buf.Add(api.DropEvent{Reason: "NETFILTER_DROP", Protocol: "tcp", Dst: api.Endpoint{IP: "10.0.0.3", Namespace: "prod", Pod: "db-0"}, Ifindex: 3, NetnsName: "cni-x"})
-	for deadline := time.Now().Add(5 * time.Second); strings.Count(out.String(), "\n") < 2; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("output %q, errors %q", out.String(), errOut.String())
-		}
-	}
+	testenv.Eventually(t, "two lines of output", func() bool { return strings.Count(out.String(), "\n") >= 2 })
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d", code)
@@ -110,11 +100,14 @@ func TestRunAgainstAgent(t *testing.T) {
 		t.Fatalf("lines %q", lines)
 	}
 
-	if err := os.WriteFile(tokenPath, []byte("wrong"), 0o600); err != nil {
+	// The wrong token in a file of its own: the agent re-reads its token
+	// file once a second, and would take a wrong token written there.
+	wrongPath := filepath.Join(dir, "wrong-token")
+	if err := os.WriteFile(wrongPath, []byte("wrong"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var errOut2 syncWriter
-	if code := Run(context.Background(), []string{"--server", srv.URL, "--token-file", tokenPath}, io.Discard, &errOut2); code != 1 || !strings.Contains(errOut2.String(), "401") {
+	if code := Run(context.Background(), []string{"--server", srv.URL, "--token-file", wrongPath}, io.Discard, &errOut2); code != 1 || !strings.Contains(errOut2.String(), "401") {
 		t.Fatalf("wrong token: exit %d, %q", code, errOut2.String())
 	}
 	if code := Run(context.Background(), []string{"--output", "yaml"}, io.Discard, io.Discard); code != 2 {
