@@ -19,6 +19,7 @@ import (
 
 	"github.com/netlens/netlens/agent/collector"
 	"github.com/netlens/netlens/agent/metadata"
+	"github.com/netlens/netlens/tests/testenv"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -131,7 +132,9 @@ func (h *fakeHNS) Stats(ctx context.Context, id string) (HNSStats, error) {
 // every sample as `name{label="value",...}` -> value, with their statuses.
 func gather(t testing.TB, cs ...collector.Collector) (map[string]float64, []collector.Status) {
 	t.Helper()
-	r := collector.NewRegistry(quietLogger(), 5*time.Second, cs...)
+	// The runs' deadline: no test here is about it (the fakes answer at once),
+	// so it is long enough that a busy machine does not reach it.
+	r := collector.NewRegistry(quietLogger(), testenv.Patience, cs...)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(r)
 	mfs, err := reg.Gather()
