@@ -5,6 +5,7 @@ import { AppPluginMeta, PluginConfigPageProps, PluginType } from '@grafana/data'
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 
 import AppConfig, { MODES } from './AppConfig';
+import { reloadPage } from './reload';
 
 const fetch = jest.fn();
 const getList = jest.fn();
@@ -13,6 +14,7 @@ jest.mock('@grafana/runtime', () => ({
   getBackendSrv: () => ({ fetch }),
   getDataSourceSrv: () => ({ getList }),
 }));
+jest.mock('./reload', () => ({ reloadPage: jest.fn() }));
 
 function renderConfig(enabled: boolean) {
   const props = {
@@ -52,8 +54,6 @@ describe('AppConfig', () => {
 
   it("enables the app through Grafana's plugin settings API", async () => {
     fetch.mockReturnValue(of({ data: {} }));
-    const reload = jest.fn();
-    Object.defineProperty(window, 'location', { value: { ...window.location, reload }, writable: true });
     renderConfig(false);
     fireEvent.click(screen.getByRole('button', { name: 'Enable app' }));
     expect(fetch).toHaveBeenCalledWith({
@@ -61,7 +61,7 @@ describe('AppConfig', () => {
       method: 'POST',
       data: { enabled: true, pinned: true, jsonData: {} },
     });
-    await waitFor(() => expect(reload).toHaveBeenCalled());
+    await waitFor(() => expect(reloadPage).toHaveBeenCalled());
   });
 
   it('lists the Netlens data sources, each with a test of its connection', async () => {

@@ -12,6 +12,7 @@ import {
   type NetlensDataSource,
 } from '../DataSources/DataSources';
 import { errorMessage } from '../../errors';
+import { reloadPage } from './reload';
 
 export interface AppConfigProps extends PluginConfigPageProps<AppPluginMeta<{}>> {}
 
@@ -41,7 +42,7 @@ const AppConfig = ({ plugin }: AppConfigProps) => {
       setError(undefined);
       await updatePlugin(id, { enabled: on, pinned: on, jsonData: plugin.meta.jsonData });
       // The navigation only picks up the change after a reload.
-      window.location.reload();
+      reloadPage();
     } catch (e) {
       setError(e instanceof Error ? e.message : 'Grafana refused the change');
     }
