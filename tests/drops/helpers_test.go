@@ -6,6 +6,7 @@
 package drops_test
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -28,10 +29,11 @@ func podDrops(m agentproc.Metrics, metric string, p *lab.Pod, direction, reason 
 	return m.Sum(metric, map[string]string{"namespace": lab.Namespace, "pod": p.KubeName(), "workload": p.Name, "direction": direction, "reason": reason})
 }
 
-// eventually scrapes until cond holds or 5s pass, and returns the last scrape.
+// eventually scrapes until cond holds or testenv.Patience passes, and
+// returns the last scrape (the caller checks it).
 func eventually(t *testing.T, a *agentproc.Agent, cond func(agentproc.Metrics) bool) agentproc.Metrics {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(testenv.Patience)
 	for {
 		m := a.Metrics(t)
 		if cond(m) || time.Now().After(deadline) {
@@ -61,6 +63,30 @@ func nftCounters(t *testing.T, l *lab.Lab) map[string][2]uint64 {
 func snmp(t *testing.T, run func(...string) (string, error), group, name string) uint64 {
 	t.Helper()
 	return procNetCounter(t, run, "/proc/net/snmp", group, name)
+}
+
+// udpQueued returns the bytes waiting in the receive queue of the IPv4 UDP
+// socket bound to port in a namespace (/proc/net/udp's rx_queue).
+func udpQueued(t *testing.T, run func(...string) (string, error), port uint16) uint64 {
+	t.Helper()
+	out, err := run("cat", "/proc/net/udp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(out, "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 5 || !strings.HasSuffix(f[1], fmt.Sprintf(":%04X", port)) {
+			continue
+		}
+		_, rx, _ := strings.Cut(f[4], ":")
+		n, err := strconv.ParseUint(rx, 16, 64)
+		if err != nil {
+			t.Fatalf("bad /proc/net/udp line %q", line)
+		}
+		return n
+	}
+	t.Fatalf("no UDP socket on port %d:\n%s", port, out)
+	return 0
 }
 
 // netstat reads one counter of /proc/net/netstat (group "IpExt", "TcpExt") in a namespace.

@@ -52,6 +52,7 @@ func TestRestartAndRuleRemovalLoseNothing(t *testing.T) {
 		}
 	}()
 	rcvbufBefore := snmp(t, b.Run, "Udp", "RcvbufErrors")
+	readBefore := snmp(t, b.Run, "Udp", "InDatagrams")
 
 	agent := agentproc.Start(t, flags...)
 	var sent atomic.Uint64
@@ -81,21 +82,33 @@ func TestRestartAndRuleRemovalLoseNothing(t *testing.T) {
 		})
 	}()
 
-	time.Sleep(time.Second)
+	// Each phase lasts until a few hundred datagrams went through it, however
+	// fast the machine sends them.
+	grows := func(what string, counter *atomic.Uint64, by uint64) {
+		t.Helper()
+		from := counter.Load()
+		testenv.Eventually(t, what, func() bool { return counter.Load() >= from+by })
+	}
+	grows("datagrams denied while the agent runs", &sent, 500)
 	for range 2 {
 		agent.Stop(t)
-		time.Sleep(700 * time.Millisecond) // drops land in the pinned table meanwhile
+		grows("datagrams denied while no agent runs (the pinned table counts them)", &sent, 300)
 		agent = agentproc.Start(t, flags...)
-		time.Sleep(time.Second)
+		grows("datagrams denied after the restart", &sent, 500)
 	}
 	l.MustNodeRun("iptables", "-D", "FORWARD", "-s", a.IPv4.String(), "-d", b.IPv4.String(), "-p", "udp", "--dport", "7000",
 		"-m", "comment", "--comment", "nl-restart", "-j", "DROP")
-	time.Sleep(time.Second) // traffic passes now
+	grows("datagrams received once the rule is gone", &received, 500)
 	close(stop)
 	if err := <-senderDone; err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// The receiver reads what b's kernel queued on its socket (up to its
+	// 4 MiB buffer, which a busy machine may leave full) before it stops: the
+	// queue is empty and every datagram read (Udp InDatagrams) is counted.
+	testenv.Eventually(t, "the receiver reads every datagram delivered", func() bool {
+		return udpQueued(t, b.Run, 7000) == 0 && received.Load() == snmp(t, b.Run, "Udp", "InDatagrams")-readBefore
+	})
 	rcv.Close()
 	rcvDone.Wait()
 	if lost := snmp(t, b.Run, "Udp", "RcvbufErrors") - rcvbufBefore; lost != 0 {
@@ -158,12 +171,15 @@ func TestPodSeriesBoundedAndRemoved(t *testing.T) {
 	if err := os.WriteFile(pods, mustRead(t, lab.PodsFile(t, a, b)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2100 * time.Millisecond) // the inventory is re-read every 2s
-	for _, s := range agent.Metrics(t).Series(podPackets, nil) {
-		if strings.HasPrefix(s.Labels["pod"], "c-") {
-			t.Fatalf("series of the removed pod c is still exported: %+v", s)
+	// The inventory is re-read every 2s; the scrape after that has no series of c.
+	testenv.Eventually(t, "the removed pod c's series leave the scrape", func() bool {
+		for _, s := range agent.Metrics(t).Series(podPackets, nil) {
+			if strings.HasPrefix(s.Labels["pod"], "c-") {
+				return false
+			}
 		}
-	}
+		return true
+	})
 }
 
 func mustRead(t *testing.T, path string) []byte {
