@@ -186,7 +186,7 @@ func TestConntrackTableFull(t *testing.T) {
 	if err != nil {
 		t.Fatalf("filling the table: %v (something else holds entries in %s)", err, p.Netns)
 	}
-	if !waitFor(5*time.Second, func() bool { _, c, _ := kernelConntrack(t, p.Netns); return c == tableSize }) {
+	if !waitFor(func() bool { _, c, _ := kernelConntrack(t, p.Netns); return c == tableSize }) {
 		_, c, _ := kernelConntrack(t, p.Netns)
 		t.Fatalf("nf_conntrack_count is %v after %d connections, want %d", c, tableSize, tableSize)
 	}

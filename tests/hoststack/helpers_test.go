@@ -104,10 +104,11 @@ func kernelConntrack(t *testing.T, netns string) (stats map[string]float64, coun
 
 // quiescent reads the kernel, scrapes the agent and reads the kernel again
 // until both kernel reads agree (nothing moved while the agent read), then
-// returns that kernel state and the scrape. It fails the test after 15s.
+// returns that kernel state and the scrape. It fails the test after
+// testenv.Patience.
 func quiescent[K comparable](t *testing.T, a *agentproc.Agent, read func() K) (K, agentproc.Metrics) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(testenv.Patience)
 	for {
 		k1 := read()
 		m := a.Metrics(t)
@@ -116,7 +117,7 @@ func quiescent[K comparable](t *testing.T, a *agentproc.Agent, read func() K) (K
 			return k1, m
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the kernel's counters kept moving for 15s; no quiescent moment to compare at:\n%v\n%v", k1, k2)
+			t.Fatalf("the kernel's counters kept moving for %v; no quiescent moment to compare at:\n%v\n%v", testenv.Patience, k1, k2)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -146,9 +147,9 @@ func collectorUp(t *testing.T, m agentproc.Metrics, names ...string) {
 	}
 }
 
-// waitFor polls cond every 100ms for up to d.
-func waitFor(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
+// waitFor polls cond every 100ms for up to testenv.Patience, and says whether it held.
+func waitFor(cond func() bool) bool {
+	deadline := time.Now().Add(testenv.Patience)
 	for !cond() {
 		if time.Now().After(deadline) {
 			return false

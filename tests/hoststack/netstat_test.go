@@ -6,13 +6,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/netlens/netlens/agent/collector"
 	"github.com/netlens/netlens/tests/agentproc"
 	"github.com/netlens/netlens/tests/lab"
+	"github.com/netlens/netlens/tests/testenv"
 )
 
 // kernelSnmp6 reads /proc/net/snmp6 in the namespace: "Group/Name" -> value.
@@ -93,8 +93,8 @@ func TestListenOverflow(t *testing.T) {
 	}
 	// The accept queue holds backlog+1 = 2 connections; every other client's
 	// SYN, and each of its retransmissions, overflows.
-	if !waitFor(10*time.Second, func() bool { return overflows()[0]-before[0] >= clients-2 }) {
-		t.Fatalf("kernel ListenOverflows rose by %v in 10s, want at least %d", overflows()[0]-before[0], clients-2)
+	if !waitFor(func() bool { return overflows()[0]-before[0] >= clients-2 }) {
+		t.Fatalf("kernel ListenOverflows rose by %v in %v, want at least %d", overflows()[0]-before[0], testenv.Patience, clients-2)
 	}
 	closeAll()
 

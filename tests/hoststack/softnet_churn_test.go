@@ -15,6 +15,7 @@ import (
 
 	"github.com/netlens/netlens/tests/agentproc"
 	"github.com/netlens/netlens/tests/lab"
+	"github.com/netlens/netlens/tests/testenv"
 )
 
 // softnetShell parses /proc/net/softnet_stat with the shell's printf (hex to
@@ -161,7 +162,7 @@ func checkSoftnet(t *testing.T, a *agentproc.Agent) {
 		return b.String()
 	}
 	_, _ = quiescent(t, a, dropsOnly)
-	for attempt := 0; ; attempt++ {
+	for deadline := time.Now().Add(testenv.Patience); ; {
 		k1 := kernelSoftnet(t)
 		m := a.Metrics(t)
 		k2 := kernelSoftnet(t)
@@ -173,7 +174,7 @@ func checkSoftnet(t *testing.T, a *agentproc.Agent) {
 				}
 			}
 			return true
-		}; !dropsOnly(k1) && attempt < 50 {
+		}; !dropsOnly(k1) && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
@@ -304,9 +305,10 @@ func TestPodChurn(t *testing.T) {
 	if got := agentNetstat(last, "Udp", "NoPorts"); got != node {
 		t.Errorf("agent Udp NoPorts %v, the node namespace's kernel %v (the pods' %d must not count)", got, node, pods)
 	}
+	// The agent closes its side of the connections the test just closed.
 	a.CloseIdleConnections()
-	time.Sleep(200 * time.Millisecond)
-	if fdsAfter := openFiles(t, a.PID()); fdsAfter > fdsBefore+2 {
+	fdsAfter := openFiles(t, a.PID())
+	if !waitFor(func() bool { fdsAfter = openFiles(t, a.PID()); return fdsAfter <= fdsBefore+2 }) {
 		t.Errorf("agent open files %d before the churn, %d after", fdsBefore, fdsAfter)
 	}
 	left, err := lab.Namespaces()
