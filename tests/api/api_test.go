@@ -61,7 +61,8 @@ func (s *setup) sendDrops(t *testing.T, n int) {
 // reports the history and the stream's client.
 func TestEventsAndSeriesFromRealDrops(t *testing.T) {
 	s := start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// Bounds the stream and every call of the test; each wait has its own bound.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*testenv.Patience)
 	defer cancel()
 	got := make(chan api.DropEvent, 64)
 	go func() {
@@ -79,7 +80,7 @@ func TestEventsAndSeriesFromRealDrops(t *testing.T) {
 			e.Src.Namespace != lab.Namespace || e.Protocol != "udp" || e.Bytes != 28 {
 			t.Fatalf("event %+v", e)
 		}
-	case <-ctx.Done():
+	case <-time.After(testenv.Patience):
 		t.Fatal("no event for real drops")
 	}
 
@@ -172,7 +173,7 @@ func TestSlowStreamClientDoesNotStallAgent(t *testing.T) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(testenv.Patience); !cond(); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting: %s", what)
 		}
