@@ -212,7 +212,10 @@ func TestRunScriptStartsTheStackAndCleansUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	// (If the test stops before SIGCONT, the script's SIGKILL still ends the loop.)
-	time.Sleep(500 * time.Millisecond) // its last datagram has long reached the rule
+	// The signal takes effect when the loop next leaves the kernel, so once it
+	// is stopped the write it may have been in has returned, and the datagram
+	// has passed the rule on the way (veth delivery runs within the write).
+	waitFor(t, time.Minute, done, "the traffic loop to stop", func() bool { return procState(t, loop) == 'T' })
 	rest := ruleCounter(t, prefix+"server")
 	quiet := time.Now().Add(drainInterval + 2*time.Second)
 	waitFor(t, time.Minute, done, "a scrape one drain interval after pausing the traffic", func() bool {
@@ -381,6 +384,21 @@ func ruleCounter(t *testing.T, netns string) uint64 {
 	}
 	t.Fatalf("no nlrun-deny rule in %s:\n%s", netns, o)
 	return 0
+}
+
+// procState is a process's state letter in /proc/<pid>/stat (T: stopped).
+func procState(t *testing.T, pid int) byte {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "pid (comm) state ...": comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		t.Fatalf("bad /proc/%d/stat: %q", pid, b)
+	}
+	return b[i+2]
 }
 
 // proc is a process as /proc shows it; start tells a reused pid apart.
