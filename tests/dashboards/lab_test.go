@@ -15,6 +15,7 @@ import (
 	"github.com/netlens/netlens/pkg/query"
 	"github.com/netlens/netlens/tests/droplab"
 	"github.com/netlens/netlens/tests/lab"
+	"github.com/netlens/netlens/tests/testenv"
 )
 
 // labWindow is $__rate_interval with droplab.ScrapeEvery (1s):
@@ -43,15 +44,50 @@ var mayBeEmpty = map[string]string{
 func waitScraped(t *testing.T, d *droplab.Lab, want droplab.Truth) time.Time {
 	t.Helper()
 	expr := fmt.Sprintf(`sum(netlens_pod_drop_packets_total{pod=%q, direction="egress", reason="NETFILTER_DROP"})`, d.A.KubeName())
-	deadline := time.Now().Add(20 * time.Second)
+	return waitProm(t, d, fmt.Sprintf("the rule counters (%d packets)", want.Packets), func(now time.Time) bool {
+		ss, err := promInstant(d.Prom.URL, expr, now)
+		return err == nil && len(ss) == 1 && ss[0].Values[0] == float64(want.Packets)
+	})
+}
+
+// waitScrapeAfter waits until Prometheus holds a scrape of the agent that
+// started after at.
+func waitScrapeAfter(t *testing.T, d *droplab.Lab, at time.Time) {
+	t.Helper()
+	waitProm(t, d, "a scrape after "+at.Format(time.StampMilli), func(now time.Time) bool {
+		ss, err := promInstant(d.Prom.URL, `max(timestamp(up{job="netlens"}))`, now)
+		return err == nil && len(ss) == 1 && ss[0].Values[0] > float64(at.UnixMilli())/1000
+	})
+}
+
+// waitRatesZero waits until the pod drop rate over labWindow is zero at an
+// instant and one step (1s) before it, the last two points of a range query
+// ending there: the window has passed the burst. It returns that instant.
+func waitRatesZero(t *testing.T, d *droplab.Lab) time.Time {
+	t.Helper()
+	expr := fmt.Sprintf(`sum(rate(netlens_pod_drop_packets_total{pod=%q, direction="egress", reason="NETFILTER_DROP"}[%ds]))`,
+		d.A.KubeName(), int(labWindow.Seconds()))
+	zero := func(ts time.Time) bool {
+		ss, err := promInstant(d.Prom.URL, expr, ts)
+		return err == nil && len(ss) == 1 && ss[0].Values[0] == 0
+	}
+	return waitProm(t, d, "the rate window to pass the burst", func(now time.Time) bool {
+		return zero(now.Add(-time.Second)) && zero(now)
+	})
+}
+
+// waitProm asks Prometheus until cond holds at an instant, and returns that
+// instant; it fails the test after testenv.Patience.
+func waitProm(t *testing.T, d *droplab.Lab, what string, cond func(now time.Time) bool) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(testenv.Patience)
 	for {
 		now := time.Now()
-		ss, err := promInstant(d.Prom.URL, expr, now)
-		if err == nil && len(ss) == 1 && ss[0].Values[0] == float64(want.Packets) {
+		if cond(now) {
 			return now
 		}
 		if now.After(deadline) {
-			t.Fatalf("Prometheus did not reach the rule counters (%d packets) within 20s: %+v %v", want.Packets, ss, err)
+			t.Fatalf("Prometheus did not show %s within %v", what, testenv.Patience)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -78,7 +114,7 @@ func TestPrometheusFlavourOnLabData(t *testing.T) {
 		t.Fatalf("the rules dropped %d packets, want 4", first.Packets)
 	}
 	t1 := waitScraped(t, d, first)
-	time.Sleep(1500 * time.Millisecond) // a scrape after t1 with the same values
+	waitScrapeAfter(t, d, t1) // with the same values: nothing was sent since
 
 	const udp, syns = 40, 5
 	burstAt := time.Now()
@@ -90,9 +126,8 @@ func TestPrometheusFlavourOnLabData(t *testing.T) {
 		t.Fatalf("the rules dropped %d packets in the burst, want %d", n, udp+syns)
 	}
 	waitScraped(t, d, second)
-	// Let the rate windows pass the burst, so that rates return to zero.
-	time.Sleep(time.Until(burstAt.Add(labWindow + 4*time.Second)))
-	t2 := time.Now()
+	// t2: the rate windows have passed the burst, so rates are back at zero.
+	t2 := waitRatesZero(t, d)
 	t.Logf("burst of %d packets (%d bytes) at %v; t1 %v, t2 %v", n, nBytes, burstAt.Format(time.TimeOnly), t1.Format(time.TimeOnly), t2.Format(time.TimeOnly))
 
 	vars := map[string]string{
@@ -281,10 +316,10 @@ func checkDropTarget(t *testing.T, d *droplab.Lab, where string, e parser.Expr, 
 	if strings.Contains(rawExpr, `reason=~"NETFILTER_DROP"`) {
 		labels := map[string]string{"reason": "NETFILTER_DROP"}
 		var agentSays, panelSays float64
-		deadline := time.Now().Add(20 * time.Second)
+		deadline := time.Now().Add(testenv.Patience)
 		for {
 			agentSays = d.Agent.Metrics(t).Sum(metric, labels)
-			time.Sleep(1500 * time.Millisecond) // a scrape after reading the agent
+			waitScrapeAfter(t, d, time.Now())
 			panelSays = sumValues(at(time.Now()), nil)
 			if agentSays == panelSays && agentSays == d.Agent.Metrics(t).Sum(metric, labels) || time.Now().After(deadline) {
 				break
