@@ -22,6 +22,7 @@ import (
 	"github.com/netlens/netlens/agent/events"
 	"github.com/netlens/netlens/agent/history"
 	"github.com/netlens/netlens/agent/server"
+	"github.com/netlens/netlens/tests/testenv"
 )
 
 // BenchmarkHistoryMemory fills the default history (15 minutes at 15 s, 60
@@ -89,12 +90,24 @@ func eventFanout(b *testing.B, rate int) {
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var received atomic.Int64
+	// A client is settled once it has every event, or once the agent
+	// disconnected it for falling behind (its stream ends).
+	var received, settled atomic.Int64
+	n := int64(b.N)
 	var wg sync.WaitGroup
 	for range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var got int64
+			isSettled := false
+			settle := func() {
+				if !isSettled {
+					isSettled = true
+					settled.Add(1)
+				}
+			}
+			defer settle()
 			// Clients count frames without decoding them: they stand for
 			// readers on other machines, and decoding 20 streams here would
 			// measure this 2-CPU machine's JSON speed rather than the agent.
@@ -109,11 +122,14 @@ func eventFanout(b *testing.B, rate int) {
 			for sc.Scan() {
 				if bytes.HasPrefix(sc.Bytes(), []byte("data: ")) {
 					received.Add(1)
+					if got++; got == n {
+						settle()
+					}
 				}
 			}
 		}()
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(testenv.Patience); ; time.Sleep(5 * time.Millisecond) {
 		if live, _ := buf.Subscribers(); live == clients {
 			break
 		}
@@ -136,8 +152,10 @@ func eventFanout(b *testing.B, rate int) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	for prev := int64(-1); received.Load() != prev; time.Sleep(100 * time.Millisecond) {
-		prev = received.Load()
+	for deadline := time.Now().Add(testenv.Patience); settled.Load() < clients; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d clients neither received every event nor were disconnected", clients-settled.Load(), clients)
+		}
 	}
 	b.StopTimer()
 	var ru1 syscall.Rusage

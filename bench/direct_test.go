@@ -12,11 +12,13 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
+	"github.com/netlens/netlens/agent/api"
 	"github.com/netlens/netlens/pkg/direct"
 	"github.com/netlens/netlens/pkg/direct/directtest"
 	"github.com/netlens/netlens/pkg/models"
 	"github.com/netlens/netlens/pkg/query"
 	"github.com/netlens/netlens/tests/agentproc"
+	"github.com/netlens/netlens/tests/testenv"
 )
 
 // directReader builds a direct-mode reader over the agent URLs.
@@ -132,9 +134,29 @@ func BenchmarkDirectQueryProcesses(b *testing.B) {
 					"--state-dir", "", "--bpffs-path", "", "--api-rate-limit", "10000")
 				urls = append(urls, "http://"+a.Addr)
 			}
-			time.Sleep(35 * time.Second) // three history rounds: two before the last step
+			waitHistoryRounds(b, urls, 3) // two before the last step
 			r := directReader(b, urls)
 			runQueries(b, r, models.Query{QueryType: models.QueryNetstat, GroupBy: []string{"node"}}, n > 1)
 		})
+	}
+}
+
+// waitHistoryRounds waits until every agent's history holds n rounds (one
+// every 15 s from its start) of its host stack counters.
+func waitHistoryRounds(b *testing.B, urls []string, n int) {
+	b.Helper()
+	deadline := time.Now().Add(time.Duration(n-1)*15*time.Second + testenv.Patience)
+	for _, u := range urls {
+		c := &api.Client{BaseURL: u}
+		for {
+			r, err := c.Series(context.Background(), []string{"netlens_netstat_total"}, time.Now().Add(-time.Hour), time.Now())
+			if err == nil && len(r.Series) > 0 && len(r.Series[0].Samples) >= n {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%s: no %d history rounds of netlens_netstat_total: %d series, %v", u, n, len(r.Series), err)
+			}
+			time.Sleep(time.Second)
+		}
 	}
 }

@@ -67,7 +67,7 @@ func BenchmarkDropPath(b *testing.B) {
 	elapsed := time.Since(start)
 
 	var counted float64
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(testenv.Patience); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if counted = agent.Metrics(b).Sum("netlens_pod_drop_packets_total", series) - before; counted >= float64(b.N) {
 			break
 		}
