@@ -65,15 +65,16 @@ func snmp(t *testing.T, run func(...string) (string, error), group, name string)
 	return procNetCounter(t, run, "/proc/net/snmp", group, name)
 }
 
-// udpQueued returns the bytes waiting in the receive queue of the IPv4 UDP
-// socket bound to port in a namespace (/proc/net/udp's rx_queue).
+// udpQueued returns the bytes waiting in the receive queue of the UDP socket
+// bound to port in a namespace (rx_queue of /proc/net/udp, or of udp6: Go's
+// "udp" sockets are dual-stack IPv6 ones).
 func udpQueued(t *testing.T, run func(...string) (string, error), port uint16) uint64 {
 	t.Helper()
-	out, err := run("cat", "/proc/net/udp")
+	out, err := run("cat", "/proc/net/udp", "/proc/net/udp6")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(out, "\n")[1:] {
+	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		if len(f) < 5 || !strings.HasSuffix(f[1], fmt.Sprintf(":%04X", port)) {
 			continue
