@@ -148,7 +148,7 @@ func openEvents(ctx context.Context, t *testing.T, ag *agentproc.Agent, c *api.C
 			}
 		})
 	}()
-	for deadline := time.Now().Add(10 * time.Second); ag.Status(t).Events.Clients <= before; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(testenv.Patience); ag.Status(t).Events.Clients <= before; time.Sleep(50 * time.Millisecond) {
 		select {
 		case err := <-ended:
 			t.Fatalf("event stream %+v: %v", f, err)
