@@ -89,23 +89,22 @@ type ctState struct {
 	count, limit float64
 }
 
-func readCT(t *testing.T, netns string) func() ctState {
-	return func() ctState {
-		s, c, l := kernelConntrack(t, netns)
-		return ctState{flat(s), c, l}
-	}
-}
-
 // checkConntrack compares the agent's conntrack series with the kernel's
 // files at a quiescent moment and returns the kernel's column sums.
 func checkConntrack(t *testing.T, a *agentproc.Agent, netns string) (map[string]float64, float64) {
 	t.Helper()
-	k, m := quiescent(t, a, readCT(t, netns))
+	// The column sums of the quiescent state are those of quiescent's last
+	// read, which equals the state it returns (not a re-read: other traffic
+	// may move the counters again right after).
+	var stats map[string]float64
+	k, m := quiescent(t, a, func() ctState {
+		s, c, l := kernelConntrack(t, netns)
+		stats = s
+		return ctState{flat(s), c, l}
+	})
 	collectorUp(t, m, "conntrack")
-	// Column sums of the quiescent state (re-read: quiescent keeps them flat).
-	stats, _, _ := kernelConntrack(t, netns)
 	if flat(stats) != k.stats {
-		t.Fatalf("conntrack moved right after the quiescent moment; cannot compare\n%s\n%s", k.stats, flat(stats))
+		t.Fatalf("internal: the last read is not the quiescent state\n%s\n%s", k.stats, flat(stats))
 	}
 	for name, v := range stats {
 		series := m.Series("netlens_conntrack_stat_total", map[string]string{"name": name})
