@@ -74,6 +74,7 @@ type fanout struct {
 // the agent's goroutine. Each request is bounded by the per-agent timeout.
 func (r *Reader) fanOut(ctx context.Context, urls []string, nodes []string, statusMaxAge time.Duration,
 	fn func(ctx context.Context, a *answer) error, post func(*answer)) fanout {
+	r.forgetAgentsBut(urls)
 	sts := make([]answer, len(urls))
 	var wg sync.WaitGroup
 	for i, u := range urls {
@@ -121,7 +122,7 @@ func (r *Reader) fanOut(ctx context.Context, urls []string, nodes []string, stat
 // timeoutErr words the per-agent timeout running out.
 func (r *Reader) timeoutErr(ctx context.Context, err error) error {
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("no answer within %s", r.timeout)
+		return slowError{r.timeout}
 	}
 	return err
 }
@@ -134,7 +135,20 @@ func unreachable(err error) bool {
 	var rl *RateLimitedError
 	var ne net.Error
 	return !errors.As(err, &se) && !errors.As(err, &rl) && !errors.Is(err, context.Canceled) &&
-		!errors.Is(err, context.DeadlineExceeded) && !(errors.As(err, &ne) && ne.Timeout())
+		!errors.Is(err, context.DeadlineExceeded) && !errors.As(err, new(slowError)) && !(errors.As(err, &ne) && ne.Timeout())
+}
+
+// slowError is an agent that did not answer within d: slow, not unreachable.
+type slowError struct{ d time.Duration }
+
+func (e slowError) Error() string { return fmt.Sprintf("no answer within %s", e.d) }
+
+// rateLimited reports whether the agent rate limited the data source: a
+// RateLimitedError after retries, or a 429 of a request not retried.
+func rateLimited(err error) bool {
+	var rl *RateLimitedError
+	var se *api.StatusError
+	return errors.As(err, &rl) || (errors.As(err, &se) && se.Code == http.StatusTooManyRequests)
 }
 
 // identify groups the statuses of the URLs (one answer each, in URL order)
@@ -229,6 +243,23 @@ func nameClashes(answers []answer) []string {
 	return out
 }
 
+// forgetAgentsBut drops the statuses of URLs no longer among the agents
+// (DNS discovery moves on with pod IPs), so that a reused IP is not named
+// by the agent it was before and gone agents do not stay in memory.
+func (r *Reader) forgetAgentsBut(urls []string) {
+	current := make(map[string]bool, len(urls))
+	for _, u := range urls {
+		current[u] = true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for base := range r.statuses {
+		if !current[base] {
+			delete(r.statuses, base)
+		}
+	}
+}
+
 // known is the identity an agent had when it last answered at base.
 func (r *Reader) known(base string) (agentID, bool) {
 	r.mu.Lock()
@@ -251,11 +282,10 @@ func joinAnd(names []string) string {
 func failures(answers []answer) (msg string, failed, ok int) {
 	var down, limited []string
 	for _, a := range answers {
-		var rl *RateLimitedError
 		switch {
 		case a.err == nil:
 			ok++
-		case errors.As(a.err, &rl):
+		case rateLimited(a.err):
 			limited = append(limited, agentName(a.url)+": "+describeErr(a.err))
 		default:
 			down = append(down, a.name()+": "+describeErr(a.err))

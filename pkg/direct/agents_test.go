@@ -283,6 +283,52 @@ func TestRateLimitedAgent(t *testing.T) {
 	if resp.Error == nil || !strings.Contains(resp.Error.Error(), "rate limited: 429 Too Many Requests, Retry-After 1m0s, longer than the time left for the request") || len(waits) != 0 {
 		t.Fatalf("long Retry-After: %v, waits %v", resp.Error, waits)
 	}
+
+	// Nor one beyond the query's own deadline (3 s, shorter than the
+	// per-agent timeout): still rate limited, not unreachable.
+	retryAfter.Store("4")
+	waits = nil
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	resp = r.Query(ctx, q, lastRange(now.Add(3*time.Second), 4*time.Minute))
+	if resp.Error == nil || !strings.Contains(resp.Error.Error(), "rate limited: 429 Too Many Requests, Retry-After 4s, longer than the time left for the request") || len(waits) != 0 {
+		t.Fatalf("Retry-After past the query's deadline: %v, waits %v", resp.Error, waits)
+	}
+}
+
+// The events replay is rate limited like every other request: retried after
+// Retry-After, and "rate limited" when the agent keeps refusing.
+func TestRateLimitedEventsReplay(t *testing.T) {
+	now := time.Now()
+	a := agent(t, "node-a", token, now)
+	target, _ := url.Parse(a.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var refuse atomic.Int64
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/api/v1/events" && refuse.Add(-1) >= 0 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"error":"too many requests"}`))
+			return
+		}
+		proxy.ServeHTTP(w, req)
+	}))
+	t.Cleanup(front.Close)
+	var waits []time.Duration
+	sleep := func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+	r, _ := direct.New(settings(5, front.URL), direct.WithSleep(sleep))
+	q := models.Query{QueryType: models.QueryEvents}
+
+	refuse.Store(1)
+	resp := r.Query(context.Background(), q, lastRange(now, 4*time.Minute))
+	if resp.Error != nil || len(waits) != 1 {
+		t.Fatalf("after one 429: %v, waits %v", resp.Error, waits)
+	}
+	refuse.Store(1000)
+	resp = r.Query(context.Background(), q, lastRange(now, 4*time.Minute))
+	if resp.Error == nil || !strings.Contains(resp.Error.Error(), "1 of 1 agent rate limited this data source") || strings.Contains(resp.Error.Error(), "unreachable") {
+		t.Fatalf("replay refused on: %v", resp.Error)
+	}
 }
 
 // refreshQueries are the panel queries of the shipped app-flavour dashboards

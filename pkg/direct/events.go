@@ -457,7 +457,7 @@ func (r *Reader) eventsQuery(ctx context.Context, q models.Query, rg query.Range
 	if errResp != nil {
 		return *errResp
 	}
-	fo := r.fanOut(ctx, urls, f.Node, statusTTL, func(ctx context.Context, a *answer) error {
+	replay := func(ctx context.Context, a *answer) (struct{}, error) {
 		actx, cancel := context.WithTimeout(ctx, replayMax)
 		defer cancel()
 		// The first quiet period includes connecting.
@@ -474,11 +474,16 @@ func (r *Reader) eventsQuery(ctx context.Context, q models.Query, rg query.Range
 		// normal end of a replay.
 		if err != nil && !errors.Is(err, io.EOF) {
 			if ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
-				err = fmt.Errorf("no answer within %s", replayFirst)
+				// Slow, not unreachable: its other URLs are not asked.
+				err = slowError{replayFirst}
 			}
-			return err
+			return struct{}{}, err
 		}
-		return nil
+		return struct{}{}, nil
+	}
+	fo := r.fanOut(ctx, urls, f.Node, statusTTL, func(ctx context.Context, a *answer) error {
+		_, err := retry(ctx, r, func(ctx context.Context) (struct{}, error) { return replay(ctx, a) })
+		return err
 	}, nil)
 	answers := fo.answers
 	var all []nodeEvent

@@ -24,8 +24,10 @@ const (
 	// arrive, shorter than the agents' history interval (15 s by default),
 	// so that at most one sampling round is missed by a query it serves.
 	shareTTL = 10 * time.Second
-	// maxShared bounds the series answers kept for sharing.
-	maxShared = 256
+	// maxSharedPerAgent bounds the series answers kept for sharing, per
+	// agent URL: a refresh of the shipped dashboards asks each agent for
+	// fewer selector sets than that, however many agents there are.
+	maxSharedPerAgent = 32
 	// freshStatus is how old a status may be for nodes tables, so that the
 	// nodes panels of one refresh share one status request per agent.
 	freshStatus = 2 * time.Second
@@ -56,9 +58,15 @@ func (f *flight[T]) wait(ctx context.Context) (T, error) {
 }
 
 // detached is the context of a shared request: not canceled with the query
-// that started it (others wait for it too), bounded by the per-agent timeout.
+// that started it (others wait for it too), bounded by the per-agent timeout
+// and by that query's own deadline, so that a Retry-After is never waited
+// out after the query gave up.
 func (r *Reader) detached(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
+	dl := time.Now().Add(r.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
+		dl = d
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), dl)
 }
 
 // status returns the agent's status: from the cache if younger than maxAge,
@@ -97,6 +105,7 @@ func (r *Reader) status(ctx context.Context, base string, maxAge time.Duration) 
 // oldest sample the agent keeps).
 type seriesCall struct {
 	*flight[api.SeriesResponse]
+	base     string
 	key      string
 	from, to time.Time
 	keep     time.Duration
@@ -126,7 +135,7 @@ func (r *Reader) series(ctx context.Context, base string, sels []string, need, r
 			return c.wait(ctx)
 		}
 	}
-	c := &seriesCall{flight: newFlight[api.SeriesResponse](), key: key, from: from, to: to, keep: keep}
+	c := &seriesCall{flight: newFlight[api.SeriesResponse](), base: base, key: key, from: from, to: to, keep: keep}
 	r.shared = append(r.shared, c)
 	r.mu.Unlock()
 	go func() {
@@ -143,32 +152,44 @@ func (r *Reader) series(ctx context.Context, base string, sels []string, need, r
 		}
 		r.mu.Unlock()
 		close(c.done)
+		if err == nil {
+			// Answers are not kept past their use when no query comes.
+			time.AfterFunc(shareTTL, func() {
+				r.mu.Lock()
+				r.sweepShared()
+				r.mu.Unlock()
+			})
+		}
 	}()
 	return c.wait(ctx)
 }
 
-// sweepShared forgets finished answers older than shareTTL, and the oldest
-// finished ones beyond maxShared. r.mu is held.
+// sweepShared forgets finished answers older than shareTTL, and per agent
+// the oldest finished ones beyond maxSharedPerAgent (r.shared is in the
+// order the requests started). Requests in flight stay: they are bounded by
+// the queries running. r.mu is held.
 func (r *Reader) sweepShared() {
 	now := r.now()
+	finished := map[string]int{}
+	for _, c := range r.shared {
+		if !c.ended.IsZero() && now.Sub(c.ended) < shareTTL {
+			finished[c.base]++
+		}
+	}
 	kept := r.shared[:0]
 	for _, c := range r.shared {
-		if c.ended.IsZero() || now.Sub(c.ended) < shareTTL {
-			kept = append(kept, c)
+		switch {
+		case c.ended.IsZero():
+		case now.Sub(c.ended) >= shareTTL:
+			continue
+		case finished[c.base] >= maxSharedPerAgent:
+			finished[c.base]-- // the oldest go first
+			continue
 		}
+		kept = append(kept, c)
 	}
 	clear(r.shared[len(kept):])
 	r.shared = kept
-	for len(r.shared) >= maxShared {
-		i := 0
-		for i < len(r.shared) && r.shared[i].ended.IsZero() {
-			i++
-		}
-		if i == len(r.shared) {
-			return // all in flight: bounded by the queries running
-		}
-		r.dropShared(r.shared[i])
-	}
 }
 
 func (r *Reader) dropShared(c *seriesCall) {
