@@ -7,6 +7,7 @@ package reasons
 import (
 	_ "embed"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -97,10 +98,24 @@ func Generic(reason string) Entry {
 		Check: []string{
 			"Where it drops: `sum by (node, location, protocol) (rate(netlens_drop_packets_total{reason=\"" + reason + "\"}[5m]))`; location is the kernel function that dropped the packets.",
 			"Which pods: `sum by (namespace, pod, direction) (rate(netlens_pod_drop_packets_total{reason=\"" + reason + "\"}[5m]))`, or the live drops on the node: `netlens-agent observe --reason " + reason + "`.",
-			"What it means: in the kernel source of the node's release (`uname -r`), the comment on SKB_DROP_REASON_" + reason + " in include/net/dropreason-core.h describes it, and searching the source for that name finds the checks that raise it.",
+			"What it means: in the kernel source of the node's release (`uname -r`), " + definedIn(reason) + " describes it, and searching the source for that name finds the checks that raise it.",
 			"Upgrade Netlens: a newer catalog may explain it. `netlens_agent_uncatalogued_drop_reasons` and the uncataloguedReasons of `GET /api/v1/status` show what this agent's catalog lacks.",
 		},
 	}
+}
+
+// definedIn says where the kernel source defines reason: subsystems (6.4+)
+// name their reasons in headers of their own.
+func definedIn(reason string) string {
+	switch {
+	case strings.HasPrefix(reason, "OVS_DROP_"):
+		return "the comment on " + reason + " in net/openvswitch/drop.h"
+	case strings.HasPrefix(reason, "RX_DROP_"):
+		return "the comment on " + reason + " in net/mac80211/drop.h"
+	case strings.HasPrefix(reason, "SUBSYS_"):
+		return "the subsystem (enum skb_drop_reason_subsys in include/net/dropreason.h) and the reason number after its name, in that subsystem's drop reason enum,"
+	}
+	return "the comment on SKB_DROP_REASON_" + reason + " in include/net/dropreason-core.h"
 }
 
 // Uncatalogued returns the names the catalog has no entry for, sorted and
@@ -141,6 +156,30 @@ func ParseNames(values []string) ([]string, error) {
 		}
 	}
 	return names, nil
+}
+
+// Answer is what the reasons endpoints of the agent API and the data source
+// return for a request's `reason` parameters (ParseNames): the explanation of
+// exactly the names asked, in order, or, when none are, the catalog plus the
+// generic explanation of each of kernel's reasons it lacks (kernel may be
+// nil). status is the HTTP status to answer with: 400 for a bad name, 500 if
+// the catalog cannot be read.
+func Answer(params []string, kernel []string) (entries []Entry, status int, err error) {
+	names, err := ParseNames(params)
+	if err != nil {
+		return nil, http.StatusBadRequest, err
+	}
+	if names != nil {
+		return ExplainAll(names), http.StatusOK, nil
+	}
+	all, err := All()
+	if err != nil {
+		return nil, http.StatusInternalServerError, err
+	}
+	for _, n := range Uncatalogued(kernel) {
+		all = append(all, Generic(n))
+	}
+	return all, http.StatusOK, nil
 }
 
 // ExplainAll explains each name (Explain), in order.

@@ -102,6 +102,17 @@ func TestExplain(t *testing.T) {
 			t.Errorf("no check mentions %s: %q", want, e.Check)
 		}
 	}
+	// Subsystem reasons are defined in their subsystems' headers, not the core's.
+	for reason, header := range map[string]string{
+		"OVS_DROP_NETLENS_TEST":   "net/openvswitch/drop.h",
+		"RX_DROP_U_NETLENS_TEST":  "net/mac80211/drop.h",
+		"SUBSYS_OPENVSWITCH_9999": "enum skb_drop_reason_subsys",
+	} {
+		g := Explain(reason)
+		if !slices.ContainsFunc(g.Check, func(c string) bool { return strings.Contains(c, header) && !strings.Contains(c, "dropreason-core.h") }) {
+			t.Errorf("%s: no check names %s (and not the core header): %q", reason, header, g.Check)
+		}
+	}
 	b, err := json.Marshal(e)
 	if err != nil || !strings.Contains(string(b), `"generic":true`) {
 		t.Errorf("JSON of a generic entry: %s %v", b, err)

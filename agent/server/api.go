@@ -107,24 +107,12 @@ func (s *Server) reasons(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	names, err := reasons.ParseNames(q["reason"])
+	entries, status, err := reasons.Answer(q["reason"], s.opts.KernelReasons)
 	if err != nil {
-		s.writeError(w, http.StatusBadRequest, err.Error())
+		s.writeError(w, status, err.Error())
 		return
 	}
-	if names != nil {
-		s.writeJSON(w, http.StatusOK, reasons.ExplainAll(names))
-		return
-	}
-	all, err := reasons.All()
-	if err != nil {
-		s.writeError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	for _, n := range reasons.Uncatalogued(s.opts.KernelReasons) {
-		all = append(all, reasons.Generic(n))
-	}
-	s.writeJSON(w, http.StatusOK, all)
+	s.writeJSON(w, status, entries)
 }
 
 // parseTime reads RFC 3339 or Unix seconds (with a fraction); "" is def.

@@ -40,21 +40,12 @@ func explainReasons(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	names, err := reasons.ParseNames(q["reason"])
+	entries, status, err := reasons.Answer(q["reason"], nil)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		writeJSON(w, status, map[string]string{"error": err.Error()})
 		return
 	}
-	if names != nil {
-		writeJSON(w, http.StatusOK, reasons.ExplainAll(names))
-		return
-	}
-	all, err := reasons.All()
-	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
-		return
-	}
-	writeJSON(w, http.StatusOK, all)
+	writeJSON(w, status, entries)
 }
 
 func (d *Datasource) values(w http.ResponseWriter, r *http.Request) {
