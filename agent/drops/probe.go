@@ -181,7 +181,7 @@ func (p *Probe) open(src Source, opts Options) error {
 			if err := checkReasonArgument(kernel); err != nil {
 				return err
 			}
-		case SourceFexit, SourceKprobe:
+		case SourceFexit:
 			if err := checkNfhookTarget(kernel); err != nil {
 				return err
 			}

@@ -26,6 +26,9 @@ func TestRefusalOf(t *testing.T) {
 		{fmt.Errorf("creating probe entry on tracefs: open /sys/kernel/tracing/kprobe_events: %w", fs.ErrNotExist), NotSupported},
 		{fmt.Errorf("tracing: %w", ebpf.ErrNotSupported), NotSupported},
 		{fmt.Errorf("%w: no such file", errNoKernelBTF), NotSupported},
+		{fmt.Errorf("%w: %w", errNoKernelBTF, fs.ErrNotExist), NotSupported},
+		// BTF that is there but may not be read is a refusal, not a lack.
+		{fmt.Errorf("%w: %w", errNoKernelBTF, unix.EACCES), NotPermitted},
 		{errNoTarget, NotSupported},
 		{fmt.Errorf("%w: kfree_skb has no reason argument", errNoReasonArgument), NotSupported},
 		{fmt.Errorf("%w: x", ErrNoReasonEnum), NotSupported},
