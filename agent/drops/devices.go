@@ -73,6 +73,11 @@ type LinkNames struct {
 	version uint64
 	live    map[uint32]string
 	gone    map[uint32]goneLink
+	// misses are indexes the kernel did not know at version missVersion:
+	// while in sync and nothing changed, they are not asked again (events
+	// of a device gone long ago would otherwise cost a netlink request each).
+	misses      map[uint32]bool
+	missVersion uint64
 }
 
 type goneLink struct {
@@ -146,18 +151,27 @@ func (n *LinkNames) Name(ifindex uint32, at time.Time) string {
 		return name
 	}
 	version := n.version
+	if n.synced && n.missVersion == version && n.misses[ifindex] {
+		n.mu.Unlock()
+		return ""
+	}
 	n.mu.Unlock()
 
 	name, ok := n.lookup(ifindex)
-	if !ok {
-		return ""
-	}
 	n.mu.Lock()
-	if n.synced && n.version == version {
-		n.live[ifindex] = name
+	defer n.mu.Unlock()
+	if !n.synced || n.version != version {
+		return name // not cached over a change
 	}
-	n.mu.Unlock()
-	return name
+	if ok {
+		n.live[ifindex] = name
+		return name
+	}
+	if n.missVersion != version || n.misses == nil || len(n.misses) >= goneMax {
+		n.misses, n.missVersion = map[uint32]bool{}, version
+	}
+	n.misses[ifindex] = true
+	return ""
 }
 
 // NetnsNames names network namespaces by the files that hold them in a

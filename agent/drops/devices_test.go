@@ -58,6 +58,21 @@ func TestLinkNamesFollowNotifications(t *testing.T) {
 	if got := n.Name(77, now); got != "" || k.asked != 2 {
 		t.Fatalf("unknown device: %q, %d lookups", got, k.asked)
 	}
+	// An index the kernel does not know is not asked again while nothing
+	// changed; after a change it is.
+	for range 3 {
+		if got := n.Name(77, now); got != "" {
+			t.Fatalf("unknown device: %q", got)
+		}
+	}
+	if k.asked != 2 {
+		t.Fatalf("asked the kernel %d times for one unknown device", k.asked)
+	}
+	k.links[77] = "veth-late"
+	n.Set(3, "eth1")
+	if got := n.Name(77, now); got != "veth-late" || k.asked != 3 {
+		t.Fatalf("after a change: %q, %d lookups", got, k.asked)
+	}
 }
 
 // A deleted device keeps its name for events from before its deletion; its
