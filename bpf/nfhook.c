@@ -34,7 +34,9 @@ static __always_inline void on_entry(u64 id, struct sk_buff *skb)
 	struct pending p = {};
 	parse_skb(skb, &p.flow);
 	p.len = SKB_READ(skb, len);
-	skb_device(skb, &p.ifindex, &p.netns);
+	/* Every packet passing a hook comes here, not only drops: skb->dev alone
+	 * (netfilter hooks see it, but at LOCAL_OUT, where there is none yet). */
+	skb_dev(skb, &p.ifindex, &p.netns);
 	bpf_map_update_elem(&nf_pending, &id, &p, BPF_ANY);
 }
 

@@ -164,23 +164,34 @@ static __always_inline void parse_skb(struct sk_buff *skb, struct flow *f)
 }
 
 /*
- * The device of a dropped skb: its index and the inode of its network
- * namespace (an index means nothing without its namespace, so both or
- * neither). skb->dev, or when the skb has none (queued to a socket, the
- * kernel clears the field or reuses it, as UDP does for its scratch data)
- * the device it arrived on, skb_iif, in its socket's namespace.
+ * skb->dev of an skb: its index and the inode of its network namespace (an
+ * index means nothing without its namespace, so both or neither).
  */
-static __always_inline void skb_device(struct sk_buff *skb, u32 *ifindex, u32 *netns)
+static __always_inline int skb_dev(struct sk_buff *skb, u32 *ifindex, u32 *netns)
 {
 	struct net_device *dev = SKB_READ(skb, dev);
 	if (dev) {
 		*ifindex = SKB_READ(dev, ifindex);
 		*netns = DEV_NETNS(dev);
 		if (*ifindex && *netns)
-			return;
+			return 1;
 	}
 	*ifindex = 0;
 	*netns = 0;
+	return 0;
+}
+
+/*
+ * The device of a dropped skb: skb->dev (skb_dev), or when the skb has none
+ * (queued to a socket, the kernel clears the field or reuses it, as UDP does
+ * for its scratch data) the device it arrived on, skb_iif, in its socket's
+ * namespace. For sampled drops only: the fallback costs reads that packets
+ * passing a hook need not pay.
+ */
+static __always_inline void skb_device(struct sk_buff *skb, u32 *ifindex, u32 *netns)
+{
+	if (skb_dev(skb, ifindex, netns))
+		return;
 	struct sock *sk = SKB_READ(skb, sk);
 	u32 iif = SKB_READ(skb, skb_iif);
 	if (!sk || !iif)
