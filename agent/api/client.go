@@ -69,6 +69,9 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, accept stri
 	return resp, nil
 }
 
+// maxRetryAfterSeconds bounds the Retry-After a client takes: a day.
+const maxRetryAfterSeconds = 86400
+
 // retryAfter reads a Retry-After header: seconds or an HTTP date; 0 when
 // absent or unreadable.
 func retryAfter(v string, now time.Time) time.Duration {
@@ -77,7 +80,8 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return 0
 	}
 	if n, err := strconv.Atoi(v); err == nil {
-		return time.Duration(max(n, 0)) * time.Second
+		// Bounded, so that a huge value does not overflow a Duration.
+		return time.Duration(min(max(n, 0), maxRetryAfterSeconds)) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
 		return t.Sub(now)

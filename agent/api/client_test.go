@@ -14,6 +14,8 @@ func TestRetryAfter(t *testing.T) {
 		" 1 ":  time.Second,
 		"-5":   0,
 		"soon": 0,
+		// Past a Duration's range (seconds as nanoseconds overflow): a day.
+		"9223372036": 24 * time.Hour,
 		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
 		now.Add(-time.Minute).Format(http.TimeFormat):     0,
 	} {
