@@ -24,6 +24,10 @@ quietly() {
 # scripts/test.sh sets it. The id must be a gap listed in docs/known-gaps.md,
 # or scripts/test.sh fails.
 not_run() {
+  if [[ ! $1 =~ ^[a-z0-9][a-z0-9.-]*$ || -z ${2:-} ]]; then
+    echo "not_run: want a known gap's id (lower case, digits, dots and dashes) and a reason, got: $*" >&2
+    return 1
+  fi
   echo "NOT RUN $1: $2"
   if [[ -n ${NETLENS_NOT_RUN_LOG:-} ]]; then
     echo "NOT RUN $1: $2" >>"$NETLENS_NOT_RUN_LOG"
@@ -41,4 +45,23 @@ go_tool_at() {
   fi
   echo "setup: installing $name $version (go install $pkg@$version)"
   go install "$pkg@$version"
+}
+
+# go_install_unless_refused runs `go install $1` (package@version). It
+# returns 0 when the tool was installed, 3 when the Go module proxy refused
+# the module (its answer is then in GO_INSTALL_REFUSAL), so that the caller
+# can say NOT RUN; any other failure (network, disk, a build error) prints
+# go's error and returns 1: a known gap excuses the refusal, nothing else.
+go_install_unless_refused() {
+  local out
+  if out=$(go install "$1" 2>&1); then
+    return 0
+  fi
+  if grep -Eq '(403 Forbidden|404 Not Found|410 Gone|no matching versions)' <<<"$out"; then
+    GO_INSTALL_REFUSAL=$(grep -Eo '(403 Forbidden|404 Not Found|410 Gone|no matching versions[^"]*)' <<<"$out" | head -n 1)
+    return 3
+  fi
+  echo "$out" >&2
+  echo "go install $1 failed, and not because the module proxy refused it" >&2
+  return 1
 }

@@ -11,12 +11,17 @@ source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
 
 linter=${DASHBOARD_LINTER:-$(command -v dashboard-linter || true)}
-if [[ -z $linter ]] && go install github.com/grafana/dashboard-linter@latest 2>/dev/null; then
-  linter="$(go env GOPATH)/bin/dashboard-linter"
-fi
 if [[ -z $linter ]]; then
-  not_run dashboard-linter "dashboard-linter cannot be installed here: the Go module proxy refuses github.com/grafana/dashboard-linter; tests/dashboards checks its rules instead"
-  exit 0
+  status=0
+  go_install_unless_refused github.com/grafana/dashboard-linter@latest || status=$?
+  case $status in
+  0) linter="$(go env GOPATH)/bin/dashboard-linter" ;;
+  3)
+    not_run dashboard-linter "dashboard-linter cannot be installed here: the Go module proxy refuses github.com/grafana/dashboard-linter ($GO_INSTALL_REFUSAL); tests/dashboards checks its rules instead"
+    exit 0
+    ;;
+  *) exit 1 ;;
+  esac
 fi
 for f in dashboards/*.json dashboards/*/*.json; do
   "$linter" lint --strict "$f" >/dev/null 2>&1 || { "$linter" lint --strict "$f"; exit 1; }

@@ -13,12 +13,17 @@ source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
 
 validator=${PLUGINCHECK2:-$(command -v plugincheck2 || true)}
-if [[ -z $validator ]] && go install github.com/grafana/plugin-validator/pkg/cmd/plugincheck2@latest 2>/dev/null; then
-  validator="$(go env GOPATH)/bin/plugincheck2"
-fi
 if [[ -z $validator ]]; then
-  not_run plugin-validator "plugincheck2 cannot be installed here: the Go module proxy refuses github.com/grafana/plugin-validator and @grafana/plugin-validator on npm downloads its binary from GitHub"
-  exit 0
+  status=0
+  go_install_unless_refused github.com/grafana/plugin-validator/pkg/cmd/plugincheck2@latest || status=$?
+  case $status in
+  0) validator="$(go env GOPATH)/bin/plugincheck2" ;;
+  3)
+    not_run plugin-validator "plugincheck2 cannot be installed here: the Go module proxy refuses github.com/grafana/plugin-validator ($GO_INSTALL_REFUSAL) and @grafana/plugin-validator on npm downloads its binary from GitHub"
+    exit 0
+    ;;
+  *) exit 1 ;;
+  esac
 fi
 [[ -f dist/plugin.json && -d dist/datasource ]] || { echo "dist/ is not built: run npm run build and mage -v" >&2; exit 1; }
 

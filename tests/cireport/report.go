@@ -12,8 +12,13 @@ import (
 	"strings"
 )
 
-// notRunLine is the one form every check that does not run prints.
-var notRunLine = regexp.MustCompile(`NOT RUN ([a-z0-9][a-z0-9.-]*): (.*)`)
+// notRunLine is the one form every check that does not run prints; an id
+// is lower case, digits, dots and dashes (validID). Any other text after
+// "NOT RUN " is flagged, so that a misspelt id cannot slip through.
+var (
+	notRunLine = regexp.MustCompile(`NOT RUN (\S*?):? (.*)`)
+	validID    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
+)
 
 // notRun is one check that did not run.
 type notRun struct {
@@ -26,29 +31,51 @@ type report struct {
 	problems []string
 }
 
+// addLine takes line if it is a NOT RUN line, and reports whether it was one
+// with a valid id.
+func (r *report) addLine(line, where string) bool {
+	m := notRunLine.FindStringSubmatch(line)
+	if m == nil {
+		return false
+	}
+	if !validID.MatchString(m[1]) || !strings.Contains(line, "NOT RUN "+m[1]+": ") {
+		r.problems = append(r.problems, fmt.Sprintf("%s: a NOT RUN line not of the form \"NOT RUN <id>: <reason>\" with a lower-case id: %q", where, strings.TrimSpace(line)))
+		return false
+	}
+	r.notRun = append(r.notRun, notRun{m[1], where, strings.TrimSpace(m[2])})
+	return true
+}
+
 // addLog takes the NOT RUN lines of a script log.
 func (r *report) addLog(text, where string) {
 	for _, line := range strings.Split(text, "\n") {
-		if m := notRunLine.FindStringSubmatch(line); m != nil {
-			r.notRun = append(r.notRun, notRun{m[1], where, strings.TrimSpace(m[2])})
-		}
+		r.addLine(line, where)
 	}
 }
 
-// addGoTest takes the NOT RUN lines of every test and flags skips without one.
+// addGoTest takes the NOT RUN lines of every test and flags skips whose
+// message is not one (a NOT RUN earlier in the test does not excuse a later
+// plain skip), tests that never ended, and a run in which no package
+// reported a result.
 func (r *report) addGoTest(gt *goTestRun) {
 	for _, tr := range gt.tests {
 		where := tr.pkg + " " + tr.name
-		marked := false
+		last := false // the test's last line of its own was a NOT RUN line
 		for _, line := range strings.Split(tr.output.String(), "\n") {
-			if m := notRunLine.FindStringSubmatch(line); m != nil {
-				r.notRun = append(r.notRun, notRun{m[1], where, strings.TrimSpace(m[2])})
-				marked = true
+			if l := strings.TrimSpace(line); l == "" || strings.HasPrefix(l, "=== ") || strings.HasPrefix(l, "--- ") {
+				continue
 			}
+			last = r.addLine(line, where)
 		}
-		if tr.action == "skip" && !marked {
+		switch {
+		case tr.action == "skip" && !last:
 			r.problems = append(r.problems, fmt.Sprintf("%s was skipped without a NOT RUN line (use testenv.NotRun): %s", where, lastLines(tr.output.String())))
+		case tr.action == "":
+			r.problems = append(r.problems, fmt.Sprintf("%s never ended (no pass, fail or skip reported): %s", where, lastLines(tr.output.String())))
 		}
+	}
+	if gt.packages == 0 {
+		r.problems = append(r.problems, "go test reported no package result: the Go tests did not run")
 	}
 }
 
@@ -168,6 +195,12 @@ type goTestRun struct {
 	// pkgOutput holds output outside any test (build failures, panics).
 	pkgOutput map[string]*strings.Builder
 	pkgFailed []string
+	// packages counts the packages that reported pass, fail or skip.
+	packages int
+	// buildOutput holds the compiler's output by import path (build-output
+	// events), for packages that failed to build.
+	buildOutput map[string]*strings.Builder
+	buildFailed []string
 }
 
 type testResult struct {
@@ -176,18 +209,31 @@ type testResult struct {
 }
 
 func readGoTest(rd io.Reader) (*goTestRun, error) {
-	gt := &goTestRun{pkgOutput: map[string]*strings.Builder{}}
+	gt := &goTestRun{pkgOutput: map[string]*strings.Builder{}, buildOutput: map[string]*strings.Builder{}}
 	byName := map[[2]string]*testResult{}
 	sc := bufio.NewScanner(rd)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for sc.Scan() {
 		line := sc.Bytes()
 		var ev struct {
-			Action, Package, Test, Output string
+			Action, Package, Test, Output, ImportPath string
 		}
 		if err := json.Unmarshal(line, &ev); err != nil {
 			// go test prints build errors as plain text before the JSON.
 			gt.summary = append(gt.summary, string(line))
+			continue
+		}
+		switch ev.Action {
+		case "build-output":
+			out := gt.buildOutput[ev.ImportPath]
+			if out == nil {
+				out = &strings.Builder{}
+				gt.buildOutput[ev.ImportPath] = out
+			}
+			out.WriteString(ev.Output)
+			continue
+		case "build-fail":
+			gt.buildFailed = append(gt.buildFailed, ev.ImportPath)
 			continue
 		}
 		if ev.Test == "" {
@@ -202,8 +248,12 @@ func readGoTest(rd io.Reader) (*goTestRun, error) {
 					gt.summary = append(gt.summary, strings.TrimRight(ev.Output, "\n"))
 				}
 			}
-			if ev.Action == "fail" {
+			switch ev.Action {
+			case "fail":
 				gt.pkgFailed = append(gt.pkgFailed, ev.Package)
+				gt.packages++
+			case "pass", "skip":
+				gt.packages++
 			}
 			continue
 		}
@@ -227,6 +277,11 @@ func readGoTest(rd io.Reader) (*goTestRun, error) {
 // print writes each package's result line and, for failures, the whole
 // output of the failed tests (or of the package, when it failed outside one).
 func (gt *goTestRun) print(w io.Writer) {
+	for _, path := range gt.buildFailed {
+		if out := gt.buildOutput[path]; out != nil {
+			fmt.Fprintf(w, "\n--- build of %s failed\n%s", path, out.String())
+		}
+	}
 	for _, tr := range gt.tests {
 		if tr.action == "fail" {
 			fmt.Fprintf(w, "\n--- output of failed test %s %s\n%s", tr.pkg, tr.name, tr.output.String())

@@ -101,3 +101,51 @@ func TestParseKnownGapsRejectsBadFiles(t *testing.T) {
 		}
 	}
 }
+
+// A NOT RUN earlier in a test does not excuse a later plain skip; a test that
+// never ended, a misspelt id and a run with no package result are problems;
+// a build failure's compiler output is printed.
+func TestReportFindsSkipsBehindNotRunAndEmptyRuns(t *testing.T) {
+	const run = `{"Action":"run","Package":"c","Test":"TestLater"}
+{"Action":"output","Package":"c","Test":"TestLater","Output":"    z_test.go:1: NOT RUN fentry-attach: EPERM\n"}
+{"Action":"output","Package":"c","Test":"TestLater","Output":"    z_test.go:2: flaky today\n"}
+{"Action":"output","Package":"c","Test":"TestLater","Output":"--- SKIP: TestLater (0.00s)\n"}
+{"Action":"skip","Package":"c","Test":"TestLater"}
+{"Action":"run","Package":"c","Test":"TestHung"}
+{"Action":"output","Package":"c","Test":"TestHung","Output":"    z_test.go:5: waiting\n"}
+{"Action":"run","Package":"c","Test":"TestSpelt"}
+{"Action":"output","Package":"c","Test":"TestSpelt","Output":"    z_test.go:9: NOT RUN Fentry_Attach: EPERM\n"}
+{"Action":"skip","Package":"c","Test":"TestSpelt"}
+{"ImportPath":"d [d.test]","Action":"build-output","Output":"d/x_test.go:3:2: undefined: frob\n"}
+{"ImportPath":"d [d.test]","Action":"build-fail"}
+`
+	gaps, err := parseKnownGaps(knownGaps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gt, err := readGoTest(strings.NewReader(run))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r report
+	r.addGoTest(gt)
+	r.addLog("NOT RUN plugin-validator: refused\nNOT RUN Plugin_Validator: refused\n", "scripts")
+	problems := strings.Join(r.check(gaps, "gaps.md"), "\n")
+	for _, want := range []string{
+		"c TestLater was skipped without a NOT RUN line",
+		"c TestHung never ended",
+		`c TestSpelt: a NOT RUN line not of the form`,
+		"c TestSpelt was skipped without a NOT RUN line",
+		`scripts: a NOT RUN line not of the form "NOT RUN <id>: <reason>" with a lower-case id: "NOT RUN Plugin_Validator: refused"`,
+		"go test reported no package result",
+	} {
+		if !strings.Contains(problems, want) {
+			t.Errorf("problems lack %q:\n%s", want, problems)
+		}
+	}
+	var out strings.Builder
+	gt.print(&out)
+	if !strings.Contains(out.String(), "--- build of d [d.test] failed\nd/x_test.go:3:2: undefined: frob") {
+		t.Errorf("the compiler's output is not printed:\n%s", out.String())
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sync"
 	"testing"
@@ -52,6 +53,7 @@ func missing(t testing.TB, what string) {
 // that runs but leaves part of its check undone says so with NotRunPart.
 func NotRun(t testing.TB, id, reason string) {
 	t.Helper()
+	checkGapID(t, id)
 	t.Skipf("NOT RUN %s: %s", id, reason)
 }
 
@@ -59,7 +61,18 @@ func NotRun(t testing.TB, id, reason string) {
 // goes on.
 func NotRunPart(t testing.TB, id, reason string) {
 	t.Helper()
+	checkGapID(t, id)
 	t.Logf("NOT RUN %s: %s", id, reason)
+}
+
+// gapID is the form of a known gap's id (docs/known-gaps.md, tests/cireport).
+var gapID = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
+
+func checkGapID(t testing.TB, id string) {
+	t.Helper()
+	if !gapID.MatchString(id) {
+		t.Fatalf("NotRun: id %q is not a known gap's id (lower case, digits, dots and dashes)", id)
+	}
 }
 
 // RequireRoot makes sure the test runs as root on Linux.
