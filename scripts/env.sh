@@ -2,7 +2,10 @@
 # The Go toolchain on the machine is used as is; go.mod's `go` line must never
 # trigger a toolchain download.
 export GOTOOLCHAIN=local
-export PATH="$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin:/usr/local/go/bin:/usr/sbin:/sbin:$PATH"
+# Go tools are installed into and run from GOBIN (GOPATH/bin unless GOBIN is set).
+GOBIN="$(go env GOBIN 2>/dev/null || true)"
+export GOBIN="${GOBIN:-$(go env GOPATH 2>/dev/null || echo "${HOME:?}/go")/bin}"
+export PATH="$GOBIN:/usr/local/go/bin:/usr/sbin:/sbin:$PATH"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export REPO_ROOT
 
@@ -35,11 +38,11 @@ not_run() {
 }
 
 # go_tool_at installs Go command $2 (a package path) at version $3 into
-# GOPATH/bin unless the one there was built from that version ($1 is its
+# GOBIN unless the one there was built from that version ($1 is its
 # name), so that CI builds each tool once per version.
 go_tool_at() {
   local name=$1 pkg=$2 version=$3 bin
-  bin="$(go env GOPATH)/bin/$name"
+  bin="$GOBIN/$name"
   if [[ -x $bin ]] && go version -m "$bin" 2>/dev/null | grep -Eq "^[[:space:]]+mod[[:space:]]+[^[:space:]]+[[:space:]]+${version}([[:space:]]|$)"; then
     return 0
   fi

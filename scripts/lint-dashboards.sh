@@ -15,7 +15,7 @@ if [[ -z $linter ]]; then
   status=0
   go_install_unless_refused github.com/grafana/dashboard-linter@latest || status=$?
   case $status in
-  0) linter="$(go env GOPATH)/bin/dashboard-linter" ;;
+  0) linter="$GOBIN/dashboard-linter" ;;
   3)
     not_run dashboard-linter "dashboard-linter cannot be installed here: the Go module proxy refuses github.com/grafana/dashboard-linter ($GO_INSTALL_REFUSAL); tests/dashboards checks its rules instead"
     exit 0

@@ -23,7 +23,7 @@ GOSEC_VERSION=v2.30.0
 go_tool_at govulncheck golang.org/x/vuln/cmd/govulncheck "$GOVULNCHECK_VERSION"
 go_tool_at gosec github.com/securego/gosec/v2/cmd/gosec "$GOSEC_VERSION"
 
-db="${XDG_CACHE_HOME:-$HOME/.cache}/netlens/govulndb-$VULNDB_VERSION"
+db="${XDG_CACHE_HOME:-${HOME:?}/.cache}/netlens/govulndb-$VULNDB_VERSION"
 if [[ ! -f $db/index/db.json ]]; then
   go_tool_at indexdb golang.org/x/vulndb/cmd/indexdb "$VULNDB_VERSION"
   src="$(go mod download -json "golang.org/x/vulndb@$VULNDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"

@@ -29,7 +29,7 @@ for tool in go node npm; do
   command -v "$tool" >/dev/null || { echo "setup: $tool is not installed (Go 1.26 and Node.js 20 are expected on the machine)" >&2; exit 1; }
 done
 
-# Go tools, each built from the module proxy once per version into GOPATH/bin
+# Go tools, each built from the module proxy once per version into GOBIN
 # (scripts/env.sh's go_tool_at): mage builds the data source backend
 # (Magefile.go; the version matches go.mod); helm renders and lints the chart
 # in deploy/helm/netlens (tests/deploy, scripts/render-manifests.sh; its first
@@ -42,10 +42,11 @@ go_tool_at helm helm.sh/helm/v3/cmd/helm v3.22.0
 # has exclude directives), so it is built in a small module of its own that
 # requires it and copies those excludes.
 COMPOSE_VERSION=v5.6.0
-compose="$(go env GOPATH)/bin/docker-compose"
+compose="$GOBIN/docker-compose"
 if ! go version -m "$compose" 2>/dev/null | grep -Eq "^[[:space:]]+(mod|dep)[[:space:]]+github.com/docker/compose/v5[[:space:]]+${COMPOSE_VERSION}([[:space:]]|$)"; then
   echo "setup: building docker-compose ${COMPOSE_VERSION} (takes minutes the first time)"
   build="$(mktemp -d)"
+  trap 'rm -rf "$build"' EXIT
   mod="$(go mod download -json "github.com/docker/compose/v5@${COMPOSE_VERSION}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
   {
     printf 'module netlens.local/compose\n\ngo 1.26\n\n'

@@ -17,7 +17,7 @@ if [[ -z $validator ]]; then
   status=0
   go_install_unless_refused github.com/grafana/plugin-validator/pkg/cmd/plugincheck2@latest || status=$?
   case $status in
-  0) validator="$(go env GOPATH)/bin/plugincheck2" ;;
+  0) validator="$GOBIN/plugincheck2" ;;
   3)
     not_run plugin-validator "plugincheck2 cannot be installed here: the Go module proxy refuses github.com/grafana/plugin-validator ($GO_INSTALL_REFUSAL) and @grafana/plugin-validator on npm downloads its binary from GitHub"
     exit 0
