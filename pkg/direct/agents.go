@@ -176,7 +176,13 @@ func (r *Reader) identify(sts []answer) fanout {
 		}
 		known, ok := r.known(s.url)
 		if ok {
-			if i, up := byID[known]; up {
+			i, up := byID[known]
+			if !up {
+				// The machine rebooted since this URL last answered (a new
+				// boot id at the URLs that answer now): the same agent.
+				i, up = soleAgentOfNode(out.answers, known.node)
+			}
+			if up {
 				out.answers[i].unreachableAt = append(out.answers[i].unreachableAt, urlErr{s.url, s.err})
 				continue
 			}
@@ -206,6 +212,21 @@ func (r *Reader) identify(sts []answer) fanout {
 	}
 	out.notices = append(out.notices, nameClashes(out.answers)...)
 	return out
+}
+
+// soleAgentOfNode is the index of the one agent that answered as node, if
+// exactly one did.
+func soleAgentOfNode(answers []answer, node string) (int, bool) {
+	found := -1
+	for i, a := range answers {
+		if a.err == nil && a.id.node == node {
+			if found >= 0 {
+				return 0, false
+			}
+			found = i
+		}
+	}
+	return found, found >= 0
 }
 
 // nameClashes says when different machines (boot ids) give one node name:

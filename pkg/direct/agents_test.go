@@ -227,6 +227,46 @@ func TestAgentURLsFailing(t *testing.T) {
 	}
 }
 
+// A machine that rebooted answers with a new boot id at the URLs that reach
+// it; a URL of it that fails now is still that agent (a notice), not a
+// second agent of the same node that is down.
+func TestRebootedAgentWithAFailingURL(t *testing.T) {
+	now := time.Now()
+	before := directtest.Start(t, "node-a", directtest.Options{Token: token, BootID: "11111111-aaaa"})
+	after := directtest.Start(t, "node-a", directtest.Options{Token: token, BootID: "22222222-bbbb"})
+	var target atomic.Pointer[httputil.ReverseProxy]
+	to := func(a *directtest.Agent) {
+		u, _ := url.Parse(a.URL)
+		target.Store(httputil.NewSingleHostReverseProxy(u))
+	}
+	to(before)
+	first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { target.Load().ServeHTTP(w, req) }))
+	t.Cleanup(first.Close)
+	u, _ := url.Parse(before.URL)
+	second := httptest.NewServer(httputil.NewSingleHostReverseProxy(u))
+	var clock atomic.Int64
+	clock.Store(now.UnixNano())
+	r, _ := direct.New(settings(5, first.URL, second.URL), direct.WithNow(func() time.Time { return time.Unix(0, clock.Load()) }))
+	nodes := func() *data.Frame {
+		resp := r.Query(context.Background(), models.Query{QueryType: models.QueryNodes}, query.Range{})
+		if resp.Error != nil {
+			t.Fatal(resp.Error)
+		}
+		return resp.Frames[0]
+	}
+	if f := nodes(); f.Rows() != 1 {
+		t.Fatalf("%d rows before the reboot", f.Rows())
+	}
+	to(after)
+	second.Close()
+	clock.Add(int64(time.Minute)) // past every status cache
+	f := nodes()
+	want := "agent node-a answered at " + host(first.URL) + " but not at " + host(second.URL) + ": connection refused"
+	if n := notices(data.Frames{f}); n != want || f.Rows() != 1 || row(t, f, "node-a")["reachable"] != true {
+		t.Fatalf("after the reboot: notices %q (want %q), %d rows", n, want, f.Rows())
+	}
+}
+
 // An agent answering 429 is asked again once its Retry-After has passed;
 // while it keeps refusing, it is "rate limited", not "unreachable", naming
 // the agent and the Retry-After.
