@@ -14,7 +14,9 @@ source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
 bash scripts/setup.sh
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it starts, in seconds since the run began, so that a
+# log shows where the time goes.
+step() { printf '\n==> [%ds] %s\n' "$SECONDS" "$*"; }
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
