@@ -48,6 +48,24 @@ type Host struct {
 func Start(t testing.TB, binary string, env ...string) *Host {
 	t.Helper()
 	logs := &testenv.SyncBuffer{}
+	h, err := Launch(binary, logs, env...)
+	if err != nil {
+		t.Fatalf("%v\nplugin log:\n%s", err, logs.String())
+	}
+	h.logs = logs
+	t.Cleanup(func() {
+		h.Kill()
+		if t.Failed() {
+			t.Logf("plugin log:\n%s", logs.String())
+		}
+	})
+	return h
+}
+
+// Launch starts binary as Grafana does, its log going to logs, and returns a
+// connected host; Kill ends it. For hosts that are not tests (the preview
+// host); tests use Start.
+func Launch(binary string, logs io.Writer, env ...string) (*Host, error) {
 	cmd := exec.Command(binary)
 	// Grafana passes its own environment plus GF_* settings for the plugin.
 	cmd.Env = append(append(os.Environ(), "GF_VERSION="+GrafanaVersion), env...)
@@ -72,37 +90,39 @@ func Start(t testing.TB, binary string, env ...string) *Host {
 		}),
 		StartTimeout: 30 * time.Second,
 	})
-	h := &Host{client: client, logs: logs}
-	t.Cleanup(func() {
-		client.Kill()
-		if t.Failed() {
-			t.Logf("plugin log:\n%s", logs.String())
-		}
-	})
-
+	h := &Host{client: client}
 	rpc, err := client.Client()
 	if err != nil {
-		t.Fatalf("starting plugin %s: %v\nplugin log:\n%s", binary, err, logs.String())
+		client.Kill()
+		return nil, fmt.Errorf("starting plugin %s: %w", binary, err)
 	}
-	dispense := func(name string) any {
-		raw, err := rpc.Dispense(name)
-		if err != nil {
-			t.Fatalf("dispensing %s: %v", name, err)
+	var clients [4]any
+	for i, name := range []string{"diagnostics", "resource", "data", "stream"} {
+		if clients[i], err = rpc.Dispense(name); err != nil {
+			client.Kill()
+			return nil, fmt.Errorf("dispensing %s: %w", name, err)
 		}
-		return raw
 	}
-	h.diagnostics = dispense("diagnostics").(grpcplugin.DiagnosticsClient)
-	h.resource = dispense("resource").(grpcplugin.ResourceClient)
-	h.data = dispense("data").(grpcplugin.DataClient)
-	h.stream = dispense("stream").(grpcplugin.StreamClient)
-	return h
+	h.diagnostics = clients[0].(grpcplugin.DiagnosticsClient)
+	h.resource = clients[1].(grpcplugin.ResourceClient)
+	h.data = clients[2].(grpcplugin.DataClient)
+	h.stream = clients[3].(grpcplugin.StreamClient)
+	return h, nil
 }
+
+// Kill ends the plugin process.
+func (h *Host) Kill() { h.client.Kill() }
 
 // Exited reports whether the plugin process has ended.
 func (h *Host) Exited() bool { return h.client.Exited() }
 
-// Logs returns what the plugin logged so far.
-func (h *Host) Logs() string { return h.logs.String() }
+// Logs returns what the plugin logged so far (of a host from Start).
+func (h *Host) Logs() string {
+	if h.logs == nil {
+		return ""
+	}
+	return h.logs.String()
+}
 
 // DataSource describes a data source instance as Grafana stores it.
 type DataSource struct {
