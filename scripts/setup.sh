@@ -37,26 +37,6 @@ done
 go_tool_at mage github.com/magefile/mage v1.17.2
 go_tool_at helm helm.sh/helm/v3/cmd/helm v3.22.0
 
-# Docker Compose checks docker-compose.yaml (`docker-compose config`, no
-# daemon needed; tests/deploy). `go install` refuses its module (its go.mod
-# has exclude directives), so it is built in a small module of its own that
-# requires it and copies those excludes.
-COMPOSE_VERSION=v5.6.0
-compose="$GOBIN/docker-compose"
-if ! go version -m "$compose" 2>/dev/null | grep -Eq "^[[:space:]]+(mod|dep)[[:space:]]+github.com/docker/compose/v5[[:space:]]+${COMPOSE_VERSION}([[:space:]]|$)"; then
-  echo "setup: building docker-compose ${COMPOSE_VERSION} (takes minutes the first time)"
-  build="$(mktemp -d)"
-  trap 'rm -rf "$build"' EXIT
-  mod="$(go mod download -json "github.com/docker/compose/v5@${COMPOSE_VERSION}" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
-  {
-    printf 'module netlens.local/compose\n\ngo 1.26\n\n'
-    sed -n '/^exclude (/,/^)/p' "$mod"
-  } >"$build/go.mod"
-  (cd "$build" && quietly go get "github.com/docker/compose/v5/cmd@${COMPOSE_VERSION}" &&
-    go build -trimpath -o "$compose" github.com/docker/compose/v5/cmd)
-  rm -rf "$build"
-fi
-
 # node_modules is refreshed whenever package-lock.json changed since the last install.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "setup: npm ci"

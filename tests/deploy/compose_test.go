@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/cli"
 	"sigs.k8s.io/yaml"
 
 	"github.com/netlens/netlens/tests/testenv"
@@ -580,14 +582,39 @@ func checkComposeDatasources(t *testing.T, cf composeFile, grafana, agent compos
 	}
 }
 
-// TestComposeConfig validates docker-compose.yaml with Docker Compose itself
-// (`docker-compose config` needs no daemon). scripts/setup.sh builds the
-// compose binary from the Go module proxy.
+// TestComposeConfig validates docker-compose.yaml as `docker compose config`
+// does (no daemon needed): with compose-go, the Compose specification's
+// loader at the version Docker Compose v5.6.0 loads files with (schema,
+// interpolation, normalization, consistency of services, networks and
+// volumes). A broken copy shows the check can fail.
 func TestComposeConfig(t *testing.T) {
-	testenv.RequireCommands(t, "docker-compose")
-	cmd := exec.Command("docker-compose", "-f", "docker-compose.yaml", "config", "--quiet")
-	cmd.Dir = testenv.RepoRoot(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("docker-compose config: %v\n%s", err, out)
+	root := testenv.RepoRoot(t)
+	load := func(file string) error {
+		opts, err := cli.NewProjectOptions([]string{file}, cli.WithWorkingDirectory(root), cli.WithOsEnv, cli.WithName("netlens"))
+		if err != nil {
+			return err
+		}
+		_, err = opts.LoadProject(context.Background())
+		return err
+	}
+	if err := load(filepath.Join(root, "docker-compose.yaml")); err != nil {
+		t.Fatalf("docker-compose.yaml: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "docker-compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for bogus, want := range map[string]string{
+		"    restrt: always\n":      "restrt",  // not a key of the schema
+		"    networks: [nowhere]\n": "nowhere", // a network the file does not define
+	} {
+		f := filepath.Join(t.TempDir(), "docker-compose.yaml")
+		broken := strings.Replace(string(b), "services:\n", "services:\n  bogus:\n    image: x\n"+bogus, 1)
+		if err := os.WriteFile(f, []byte(broken), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := load(f); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("a service with %q: %v, want an error naming %s", strings.TrimSpace(bogus), err, want)
+		}
 	}
 }
