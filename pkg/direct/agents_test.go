@@ -267,19 +267,14 @@ func TestRebootedAgentWithAFailingURL(t *testing.T) {
 	}
 }
 
-// An agent answering 429 is asked again once its Retry-After has passed;
-// while it keeps refusing, it is "rate limited", not "unreachable", naming
-// the agent and the Retry-After.
-func TestRateLimitedAgent(t *testing.T) {
-	now := time.Now()
-	a := agent(t, "node-a", token, now)
-	target, _ := url.Parse(a.URL)
+// refusing is a front of the agent at agentURL that answers requests for
+// path 429 with Retry-After *retryAfter while *refuse, counted down, is
+// positive, as the agent's rate limit does.
+func refusing(t *testing.T, agentURL, path string, refuse *atomic.Int64, retryAfter *atomic.Value) *httptest.Server {
+	target, _ := url.Parse(agentURL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	var refuse atomic.Int64 // series requests to refuse before answering
-	var retryAfter atomic.Value
-	retryAfter.Store("2")
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.URL.Path == "/api/v1/series" && refuse.Add(-1) >= 0 {
+		if req.URL.Path == path && refuse.Add(-1) >= 0 {
 			w.Header().Set("Retry-After", retryAfter.Load().(string))
 			w.WriteHeader(http.StatusTooManyRequests)
 			_, _ = w.Write([]byte(`{"error":"too many requests from 127.0.0.1: slow down"}`))
@@ -288,6 +283,19 @@ func TestRateLimitedAgent(t *testing.T) {
 		proxy.ServeHTTP(w, req)
 	}))
 	t.Cleanup(front.Close)
+	return front
+}
+
+// An agent answering 429 is asked again once its Retry-After has passed;
+// while it keeps refusing, it is "rate limited", not "unreachable", naming
+// the agent and the Retry-After.
+func TestRateLimitedAgent(t *testing.T) {
+	now := time.Now()
+	a := agent(t, "node-a", token, now)
+	var refuse atomic.Int64 // series requests to refuse before answering
+	var retryAfter atomic.Value
+	retryAfter.Store("2")
+	front := refusing(t, a.URL, "/api/v1/series", &refuse, &retryAfter)
 	var waits []time.Duration
 	sleep := func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 	r, _ := direct.New(settings(5, front.URL), direct.WithSleep(sleep))
@@ -341,19 +349,10 @@ func TestRateLimitedAgent(t *testing.T) {
 func TestRateLimitedEventsReplay(t *testing.T) {
 	now := time.Now()
 	a := agent(t, "node-a", token, now)
-	target, _ := url.Parse(a.URL)
-	proxy := httputil.NewSingleHostReverseProxy(target)
 	var refuse atomic.Int64
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.URL.Path == "/api/v1/events" && refuse.Add(-1) >= 0 {
-			w.Header().Set("Retry-After", "1")
-			w.WriteHeader(http.StatusTooManyRequests)
-			_, _ = w.Write([]byte(`{"error":"too many requests"}`))
-			return
-		}
-		proxy.ServeHTTP(w, req)
-	}))
-	t.Cleanup(front.Close)
+	var retryAfter atomic.Value
+	retryAfter.Store("1")
+	front := refusing(t, a.URL, "/api/v1/events", &refuse, &retryAfter)
 	var waits []time.Duration
 	sleep := func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 	r, _ := direct.New(settings(5, front.URL), direct.WithSleep(sleep))
