@@ -8,8 +8,10 @@ cd "$REPO_ROOT"
 # Debian packages: the eBPF toolchain (clang, llvm-strip, libbpf headers), the
 # network lab (iproute2, iptables, nftables, ping), ethtool (ground truth for
 # the NIC collector), and Prometheus (promtool,
-# and the server later suites scrape the agent with).
-APT_PACKAGES=(clang llvm libbpf-dev iproute2 iptables nftables iputils-ping procps ethtool prometheus curl ca-certificates git)
+# and the server later suites scrape the agent with), and Chromium with the
+# fonts Grafana's theme asks for (the browser tests in tests/browser drive it
+# with playwright-core; no browser is downloaded).
+APT_PACKAGES=(clang llvm libbpf-dev iproute2 iptables nftables iputils-ping procps ethtool prometheus curl ca-certificates git chromium fonts-inter fonts-dejavu-core)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -3,6 +3,7 @@
 package lab
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,18 +14,30 @@ import (
 // the kernel's own count, the ground truth of policy drop tests.
 func (l *Lab) RuleCounter(t testing.TB, cmd, comment string) (uint64, uint64) {
 	t.Helper()
-	out := l.MustNodeRun(cmd, "-L", "FORWARD", "-v", "-n", "-x")
+	p, b, err := l.ReadRuleCounter(cmd, comment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, b
+}
+
+// ReadRuleCounter is RuleCounter returning its error, for code that must not
+// fail a test from its own goroutine (an HTTP handler, say).
+func (l *Lab) ReadRuleCounter(cmd, comment string) (uint64, uint64, error) {
+	out, err := l.NodeRun(cmd, "-L", "FORWARD", "-v", "-n", "-x")
+	if err != nil {
+		return 0, 0, err
+	}
 	for _, line := range strings.Split(out, "\n") {
 		if strings.Contains(line, "/* "+comment+" */") {
 			f := strings.Fields(line)
 			p, err1 := strconv.ParseUint(f[0], 10, 64)
 			b, err2 := strconv.ParseUint(f[1], 10, 64)
 			if err1 != nil || err2 != nil {
-				t.Fatalf("bad %s line %q", cmd, line)
+				return 0, 0, fmt.Errorf("bad %s line %q", cmd, line)
 			}
-			return p, b
+			return p, b, nil
 		}
 	}
-	t.Fatalf("no %s rule %q:\n%s", cmd, comment, out)
-	return 0, 0
+	return 0, 0, fmt.Errorf("no %s rule %q:\n%s", cmd, comment, out)
 }

@@ -39,12 +39,15 @@ type Config struct {
 	AppEnabled bool
 	// PluginLog receives the backend's log (nil: discarded).
 	PluginLog io.Writer
+	// Shell is the built browser shell (BuildShell); "" serves the API only.
+	Shell string
 }
 
 // Server is a running preview host. Its Handler serves HTTP; Close stops
 // the streams and the plugin process.
 type Server struct {
 	dist    string
+	shell   string
 	plugins []plugin
 	backend *grafanahost.Host
 	live    *live
@@ -68,7 +71,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dist: cfg.Dist, plugins: plugins, settings: map[string]*pluginSetting{}}
+	s := &Server{dist: cfg.Dist, shell: cfg.Shell, plugins: plugins, settings: map[string]*pluginSetting{}}
 	for _, p := range plugins {
 		s.settings[p.ID] = &pluginSetting{Enabled: p.Type != "app" || cfg.AppEnabled, Pinned: p.Type == "app" && cfg.AppEnabled, JSONData: map[string]any{}}
 	}
@@ -128,6 +131,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/api/datasources/uid/{uid}/resources/{rest...}", s.resource)
 	mux.HandleFunc("POST /api/ds/query", s.query)
 	mux.Handle("/api/live/ws", s.live.handler())
+	mux.HandleFunc("GET /api/frontend/settings", s.getFrontendSettings)
+	mux.HandleFunc("GET /public/shell/{rest...}", s.serveShellFile)
+	mux.HandleFunc("GET /public/build/img/{rest...}", s.serveShellDir("img"))
+	mux.HandleFunc("GET /public/fonts/{rest...}", s.serveShellDir("fonts"))
+	for _, route := range shellRoutes {
+		mux.HandleFunc(route, s.serveShell)
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, message(fmt.Sprintf("the Netlens preview host does not serve %s %s", r.Method, r.URL.Path)))
 	})

@@ -25,9 +25,10 @@ func main() {
 	dist := flag.String("dist", "dist", "the built plugin (npm run build, mage -v)")
 	backendBin := flag.String("backend", "", "data source backend binary (default: dist/datasource/gpx_*_linux_amd64)")
 	provisioning := flag.String("provisioning", "", "Grafana data source provisioning file to start with")
+	shell := flag.String("shell", "", "the built browser shell (node tests/browser/shell/build.mjs <dir>); empty: API only")
 	flag.Parse()
 
-	cfg := previewhost.Config{Dist: *dist, Backend: *backendBin, AppEnabled: true, PluginLog: os.Stderr}
+	cfg := previewhost.Config{Dist: *dist, Backend: *backendBin, AppEnabled: true, PluginLog: os.Stderr, Shell: *shell}
 	if *provisioning != "" {
 		ds, err := previewhost.LoadProvisioning(*provisioning)
 		if err != nil {

@@ -1,0 +1,11 @@
+// Jest for the browser tests (tests/browser/*.browser.ts): run by
+// TestAppInTheBrowser (world.go) with NETLENS_BROWSER_WORLD set, not by the
+// unit-test config at the repository root.
+module.exports = {
+  rootDir: __dirname,
+  testMatch: ['<rootDir>/*.browser.ts'],
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] },
+  testTimeout: 120000,
+  maxWorkers: 1,
+};

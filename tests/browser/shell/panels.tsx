@@ -1,0 +1,130 @@
+// Panels as Grafana's plugin loader gives them to scenes. Grafana's core
+// panels (time series, table, stat) are Grafana's own code and not on npm:
+// the shell renders them with stand-ins that show every value they receive,
+// so that tests can read the numbers. Plugin panels (Netlens's reasons
+// panel) load through SystemJS and run for real.
+import { DataFrame, PanelPlugin, PanelPluginMeta, PanelProps, formattedValueToString, getDisplayProcessor, reduceField } from '@grafana/data';
+import { config } from '@grafana/runtime';
+import { useTheme2 } from '@grafana/ui';
+import React from 'react';
+
+import { importPlugin } from './systemjs';
+
+function fieldName(frame: DataFrame, i: number): string {
+  const f = frame.fields[i];
+  return f.config.displayName ?? f.state?.displayName ?? f.name;
+}
+
+function FramesTable({ data, testid }: PanelProps & { testid: string }) {
+  const theme = useTheme2();
+  return (
+    // A scrolling region is focusable so that keyboard users can scroll it.
+    <div style={{ overflow: 'auto', height: '100%' }} tabIndex={0} role="region" aria-label="panel values">
+      {data.series.map((frame, fi) => {
+        const rows = frame.length ?? frame.fields[0]?.values.length ?? 0;
+        return (
+          <table key={fi} data-testid={testid} data-frame={frame.name ?? frame.refId ?? String(fi)} style={{ borderCollapse: 'collapse' }}>
+            <caption style={{ textAlign: 'left' }}>{frame.name ?? frame.refId}</caption>
+            <thead>
+              <tr>
+                {frame.fields.map((f, i) => (
+                  <th key={i} scope="col" style={{ padding: theme.spacing(0.5) }}>
+                    {fieldName(frame, i)}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {Array.from({ length: rows }, (_, r) => (
+                <tr key={r} data-testid={`${testid}-row`}>
+                  {frame.fields.map((f, i) => {
+                    const display = f.display ?? getDisplayProcessor({ field: f, theme });
+                    const v = f.values[r];
+                    return (
+                      <td key={i} data-field={fieldName(frame, i)} data-raw={v == null ? '' : String(v)} style={{ padding: theme.spacing(0.5) }}>
+                        {formattedValueToString(display(v))}
+                      </td>
+                    );
+                  })}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        );
+      })}
+    </div>
+  );
+}
+
+function Stat(props: PanelProps<{ reduceOptions?: { calcs?: string[] } }>) {
+  const theme = useTheme2();
+  const calc = props.options.reduceOptions?.calcs?.[0] ?? 'lastNotNull';
+  const values = props.data.series.flatMap((frame) =>
+    frame.fields
+      .filter((f) => f.type === 'number')
+      .map((f, i) => {
+        const v = reduceField({ field: f, reducers: [calc] })[calc];
+        const display = f.display ?? getDisplayProcessor({ field: f, theme });
+        return { name: fieldName(frame, frame.fields.indexOf(f)) || String(i), raw: v, text: formattedValueToString(display(v)) };
+      })
+  );
+  return (
+    <div>
+      {values.map((v, i) => (
+        <div key={i} data-testid="standin-stat" data-field={v.name} data-value={v.raw == null ? '' : String(v.raw)} style={{ fontSize: theme.typography.h2.fontSize }}>
+          {v.text}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+const standins: Record<string, React.ComponentType<PanelProps<any>>> = {
+  timeseries: (p) => <FramesTable {...p} testid="standin-series" />,
+  barchart: (p) => <FramesTable {...p} testid="standin-series" />,
+  table: (p) => <FramesTable {...p} testid="standin-table" />,
+  stat: Stat,
+  text: (p) => <div>{String((p.options as { content?: string }).content ?? '')}</div>,
+};
+
+const cache = new Map<string, PanelPlugin>();
+
+function standinMeta(id: string): PanelPluginMeta {
+  return {
+    id,
+    name: `${id} (preview stand-in)`,
+    type: 'panel',
+    module: `core:plugin/${id}`,
+    baseUrl: '',
+    sort: 0,
+    info: { author: { name: 'Netlens preview host' }, description: '', links: [], logos: { small: '', large: '' }, screenshots: [], updated: '', version: '' },
+  } as unknown as PanelPluginMeta;
+}
+
+async function importPanelPlugin(id: string): Promise<PanelPlugin> {
+  const cached = cache.get(id);
+  if (cached) {
+    return cached;
+  }
+  let plugin: PanelPlugin;
+  const meta = config.panels[id];
+  if (meta && !meta.module.startsWith('core:')) {
+    const mod = await importPlugin(meta.module);
+    plugin = mod.plugin as PanelPlugin;
+    plugin.meta = { ...plugin.meta, ...meta };
+  } else if (standins[id]) {
+    plugin = new PanelPlugin(standins[id]);
+    plugin.meta = standinMeta(id);
+  } else {
+    throw new Error(`panel ${id} is neither a plugin panel nor one the preview host stands in for`);
+  }
+  cache.set(id, plugin);
+  return plugin;
+}
+
+export const pluginImportUtils = {
+  importPanelPlugin,
+  getPanelPluginFromCache: (id: string) => cache.get(id),
+};
+
+export const standinIds = Object.keys(standins);
