@@ -68,3 +68,84 @@ export async function expectAccessible(page: Page) {
     .filter((n) => !thirdParty.some((t) => t.rule === n.rule && t.target.test(n.target)));
   expect(bad.map((n) => `${n.rule}: ${n.target}`)).toEqual([]);
 }
+
+// eventually polls check until it returns a value other than undefined, or
+// fails after timeoutMs saying what it waited for and what it saw last.
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) {
+        return v;
+      }
+      last = 'nothing yet';
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`waited ${timeoutMs} ms for ${what}; last: ${last}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function getJSON(url: string): Promise<any> {
+  const r = await fetch(url);
+  const body = await r.json();
+  if (!r.ok) {
+    throw new Error(`${url}: HTTP ${r.status}: ${JSON.stringify(body)}`);
+  }
+  return body;
+}
+
+/** The rule's packet counter: the kernel's count of the denied datagrams. */
+export async function ruleCounter(w: World): Promise<number> {
+  return (await getJSON(`${w.controlURL}/truth`)).rule;
+}
+
+/** Sends n more denied datagrams and answers the rule's counter once it counted them. */
+export async function deny(w: World, n: number): Promise<number> {
+  return (await getJSON(`${w.controlURL}/deny?n=${n}`)).rule;
+}
+
+/** Prometheus's answer to an instant query: [labels, value] per series. */
+export async function promInstant(
+  w: World,
+  expr: string,
+  timeSeconds?: number
+): Promise<Array<[Record<string, string>, number]>> {
+  const params = new URLSearchParams({ query: expr });
+  if (timeSeconds !== undefined) {
+    params.set('time', String(timeSeconds));
+  }
+  const body = await getJSON(`${w.prometheusURL}/api/v1/query?${params}`);
+  return body.data.result.map((s: { metric: Record<string, string>; value: [number, string] }) => [
+    s.metric,
+    Number(s.value[1]),
+  ]);
+}
+
+/** The client's egress drops of the rule's reason, as Prometheus holds them now. */
+export async function scrapedClientDrops(w: World): Promise<number | undefined> {
+  const expr = `sum(netlens_pod_drop_packets_total{namespace="${w.client.namespace}", pod="${w.client.pod}", direction="egress", reason="${w.reason}"})`;
+  const [series] = await promInstant(w, expr);
+  return series?.[1];
+}
+
+/** Every row of the stand-in tables on the page, as column name to raw value. */
+export async function tableRows(page: Page, testid = 'standin-table'): Promise<Array<Record<string, string>>> {
+  return page.$$eval(`[data-testid="${testid}-row"]`, (rows) =>
+    rows.map((row) =>
+      Object.fromEntries(
+        Array.from(row.querySelectorAll('td')).map((td) => [
+          td.getAttribute('data-field') ?? '',
+          td.getAttribute('data-raw') ?? '',
+        ])
+      )
+    )
+  );
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

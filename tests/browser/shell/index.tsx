@@ -27,6 +27,7 @@ import { Subject } from 'rxjs';
 
 import { backendSrv } from './backend';
 import { dataSourceSrv, initDataSources } from './datasources';
+import { DataSourceEdit, Explore, VariableEdit } from './editors';
 import { liveSrv } from './live';
 import { pluginImportUtils } from './panels';
 import { runRequest } from './runRequest';
@@ -52,7 +53,8 @@ const templateSrv = {
 const events = new Subject<{ type: string; payload?: unknown }>();
 const appEvents = {
   publish: (e: { type: string; payload?: unknown }) => events.next(e),
-  subscribe: (type: any, handler: (e: any) => void) => events.subscribe((e) => e.type === (type.type ?? type) && handler(e)),
+  subscribe: (type: any, handler: (e: any) => void) =>
+    events.subscribe((e) => e.type === (type.type ?? type) && handler(e)),
   getStream: () => events.asObservable(),
   emit: (type: any, payload: unknown) => events.next({ type: type.name ?? type, payload }),
 };
@@ -103,7 +105,9 @@ function AppRoot() {
     return <div>Loading {pluginId}</div>;
   }
   const Root = app.plugin.root;
-  return <Root meta={app.meta} basename={`/a/${pluginId}`} query={{}} path={`/a/${pluginId}`} onNavChanged={() => {}} />;
+  return (
+    <Root meta={app.meta} basename={`/a/${pluginId}`} query={{}} path={`/a/${pluginId}`} onNavChanged={() => {}} />
+  );
 }
 
 function AppConfig() {
@@ -136,6 +140,9 @@ function Shell() {
           <Routes>
             <Route path="/a/:pluginId/*" element={<AppRoot />} />
             <Route path="/plugins/:pluginId" element={<AppConfig />} />
+            <Route path="/connections/datasources/edit/:uid" element={<DataSourceEdit />} />
+            <Route path="/explore" element={<Explore />} />
+            <Route path="/variables" element={<VariableEdit />} />
             <Route path="*" element={<Page title="Netlens preview host" />} />
           </Routes>
         </Router>

@@ -3,7 +3,15 @@
 // the shell renders them with stand-ins that show every value they receive,
 // so that tests can read the numbers. Plugin panels (Netlens's reasons
 // panel) load through SystemJS and run for real.
-import { DataFrame, PanelPlugin, PanelPluginMeta, PanelProps, formattedValueToString, getDisplayProcessor, reduceField } from '@grafana/data';
+import {
+  DataFrame,
+  PanelPlugin,
+  PanelPluginMeta,
+  PanelProps,
+  formattedValueToString,
+  getDisplayProcessor,
+  reduceField,
+} from '@grafana/data';
 import { config } from '@grafana/runtime';
 import { useTheme2 } from '@grafana/ui';
 import React from 'react';
@@ -15,7 +23,7 @@ function fieldName(frame: DataFrame, i: number): string {
   return f.config.displayName ?? f.state?.displayName ?? f.name;
 }
 
-function FramesTable({ data, testid }: PanelProps & { testid: string }) {
+export function FramesTable({ data, testid }: PanelProps & { testid: string }) {
   const theme = useTheme2();
   return (
     // A scrolling region is focusable so that keyboard users can scroll it.
@@ -23,7 +31,13 @@ function FramesTable({ data, testid }: PanelProps & { testid: string }) {
       {data.series.map((frame, fi) => {
         const rows = frame.length ?? frame.fields[0]?.values.length ?? 0;
         return (
-          <table key={fi} data-testid={testid} data-frame={frame.name ?? frame.refId ?? String(fi)} style={{ borderCollapse: 'collapse' }}>
+          <table
+            key={fi}
+            data-testid={testid}
+            data-frame={frame.name ?? frame.refId ?? String(fi)}
+            data-executed={frame.meta?.executedQueryString ?? ''}
+            style={{ borderCollapse: 'collapse' }}
+          >
             <caption style={{ textAlign: 'left' }}>{frame.name ?? frame.refId}</caption>
             <thead>
               <tr>
@@ -41,7 +55,12 @@ function FramesTable({ data, testid }: PanelProps & { testid: string }) {
                     const display = f.display ?? getDisplayProcessor({ field: f, theme });
                     const v = f.values[r];
                     return (
-                      <td key={i} data-field={fieldName(frame, i)} data-raw={v == null ? '' : String(v)} style={{ padding: theme.spacing(0.5) }}>
+                      <td
+                        key={i}
+                        data-field={fieldName(frame, i)}
+                        data-raw={v == null ? '' : String(v)}
+                        style={{ padding: theme.spacing(0.5) }}
+                      >
                         {formattedValueToString(display(v))}
                       </td>
                     );
@@ -56,6 +75,17 @@ function FramesTable({ data, testid }: PanelProps & { testid: string }) {
   );
 }
 
+// The time of a field's last non-null value: what lastNotNull shows.
+function lastNotNullTime(frame: DataFrame, values: unknown[]): number | undefined {
+  const time = frame.fields.find((f) => f.type === 'time');
+  for (let i = values.length - 1; i >= 0; i--) {
+    if (values[i] != null) {
+      return time?.values[i];
+    }
+  }
+  return undefined;
+}
+
 function Stat(props: PanelProps<{ reduceOptions?: { calcs?: string[] } }>) {
   const theme = useTheme2();
   const calc = props.options.reduceOptions?.calcs?.[0] ?? 'lastNotNull';
@@ -65,13 +95,28 @@ function Stat(props: PanelProps<{ reduceOptions?: { calcs?: string[] } }>) {
       .map((f, i) => {
         const v = reduceField({ field: f, reducers: [calc] })[calc];
         const display = f.display ?? getDisplayProcessor({ field: f, theme });
-        return { name: fieldName(frame, frame.fields.indexOf(f)) || String(i), raw: v, text: formattedValueToString(display(v)) };
+        return {
+          name: fieldName(frame, frame.fields.indexOf(f)) || String(i),
+          raw: v,
+          text: formattedValueToString(display(v)),
+          time: calc === 'lastNotNull' ? lastNotNullTime(frame, f.values) : undefined,
+          executed: frame.meta?.executedQueryString ?? '',
+        };
       })
   );
+  // What a test compares the value with: the query that made it, and when it was taken.
   return (
     <div>
       {values.map((v, i) => (
-        <div key={i} data-testid="standin-stat" data-field={v.name} data-value={v.raw == null ? '' : String(v.raw)} style={{ fontSize: theme.typography.h2.fontSize }}>
+        <div
+          key={i}
+          data-testid="standin-stat"
+          data-field={v.name}
+          data-value={v.raw == null ? '' : String(v.raw)}
+          data-time={v.time == null ? '' : String(v.time)}
+          data-executed={v.executed}
+          style={{ fontSize: theme.typography.h2.fontSize }}
+        >
           {v.text}
         </div>
       ))}
@@ -97,7 +142,15 @@ function standinMeta(id: string): PanelPluginMeta {
     module: `core:plugin/${id}`,
     baseUrl: '',
     sort: 0,
-    info: { author: { name: 'Netlens preview host' }, description: '', links: [], logos: { small: '', large: '' }, screenshots: [], updated: '', version: '' },
+    info: {
+      author: { name: 'Netlens preview host' },
+      description: '',
+      links: [],
+      logos: { small: '', large: '' },
+      screenshots: [],
+      updated: '',
+      version: '',
+    },
   } as unknown as PanelPluginMeta;
 }
 
