@@ -2,7 +2,7 @@
 // config editor saves through the host and shows the health check's message
 // (a clear error for an unreachable agent, not a blank page); the query
 // editor runs a query; the variable editor previews the lab's values.
-import { closeBrowser, eventually, newPage, world } from './harness';
+import { closeBrowser, eventually, newPage, scrapedClientDrops, world } from './harness';
 
 const w = world();
 
@@ -43,12 +43,17 @@ test.each([
 });
 
 test("Explore runs the query editor's query on the real backend", async () => {
+  // The query reads what Prometheus scraped: wait for the lab's first drops there.
+  await eventually('Prometheus to hold the lab drops', () => scrapedClientDrops(w));
   const { page, problems } = await newPage(w, 'light');
   await page.goto(`/explore?ds=${w.datasources.prometheus}`);
   await page.getByRole('button', { name: 'Run query' }).click();
   const rows = await eventually('a result row', async () => {
     const n = await page.getByTestId('explore-result-row').count();
-    return n > 0 ? n : undefined;
+    if (n === 0) {
+      throw new Error(`no rows; the page says: ${await page.locator('main').innerText()}`);
+    }
+    return n;
   });
   expect(rows).toBeGreaterThan(0);
   expect(problems.list).toEqual([]);

@@ -47,6 +47,9 @@ const (
 	ScreenshotsEnv = "NETLENS_SCREENSHOTS"
 	// WorldEnv is how Jest finds world.json.
 	WorldEnv = "NETLENS_BROWSER_WORLD"
+	// OnlyEnv, when set, is a Jest --testPathPattern: run only the matching
+	// *.browser.ts files (while working on one).
+	OnlyEnv = "NETLENS_BROWSER_ONLY"
 
 	// Data source uids, as the Jest side selects them.
 	PrometheusUID = "netlens-prometheus"
@@ -404,7 +407,11 @@ func (w *World) RunJest(t *testing.T, env ...string) {
 		ctx, cancel = context.WithDeadline(ctx, d.Add(-30*time.Second))
 		defer cancel()
 	}
-	cmd := exec.CommandContext(ctx, "node", jest, "-c", "tests/browser/jest.config.js", "--ci", "--runInBand", "--json", "--outputFile", report)
+	args := []string{jest, "-c", "tests/browser/jest.config.js", "--ci", "--runInBand", "--json", "--outputFile", report}
+	if only := os.Getenv(OnlyEnv); only != "" {
+		args = append(args, "--testPathPattern", only)
+	}
+	cmd := exec.CommandContext(ctx, "node", args...)
 	// Jest's own process group, so that stopping it stops the browsers it
 	// launched too, and what it leaves behind (a browser of a test that
 	// timed out) can be ended after it.

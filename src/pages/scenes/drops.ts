@@ -112,8 +112,8 @@ export function buildDropsScene() {
           body: rankingTable({
             title: DROPS_TITLES.table,
             description:
-              'The pods losing the most packets over the time range, by direction and reason: mean and peak drops per second. Open a pod to filter this page by it.',
-            data: queryRunner([POD_REASON_DROPS_QUERY]),
+              'The pods losing the most packets over the time range, by direction and reason: packets dropped, mean and peak drops per second. Open a pod to filter this page by it.',
+            query: POD_REASON_DROPS_QUERY,
             unit: 'pps',
             limit: 20,
             drillDown: [{ label: 'pod', with: ['namespace'] }, { label: 'namespace' }],

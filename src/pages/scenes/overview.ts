@@ -121,8 +121,9 @@ export function buildOverviewScene() {
             item(
               rankingTable({
                 title: OVERVIEW_TITLES.namespaces,
-                description: 'Namespaces whose pods lose the most packets: mean and peak drops per second',
-                data: queryRunner([OVERVIEW_QUERIES.namespaces]),
+                description:
+                  'Namespaces whose pods lose the most packets: packets dropped over the time range, mean and peak drops per second',
+                query: OVERVIEW_QUERIES.namespaces,
                 unit: 'pps',
                 drillDown: [{ label: 'namespace' }],
               }),
@@ -132,8 +133,9 @@ export function buildOverviewScene() {
             item(
               rankingTable({
                 title: OVERVIEW_TITLES.pods,
-                description: 'Pods that lose the most packets: mean and peak drops per second',
-                data: queryRunner([OVERVIEW_QUERIES.pods]),
+                description:
+                  'Pods that lose the most packets: packets dropped over the time range, mean and peak drops per second',
+                query: OVERVIEW_QUERIES.pods,
                 unit: 'pps',
                 drillDown: [{ label: 'pod', with: ['namespace'] }, { label: 'namespace' }],
               }),
@@ -143,8 +145,9 @@ export function buildOverviewScene() {
             item(
               rankingTable({
                 title: OVERVIEW_TITLES.nodes,
-                description: 'Nodes that drop the most packets (all reasons, pods or not): mean and peak per second',
-                data: queryRunner([OVERVIEW_QUERIES.nodes]),
+                description:
+                  'Nodes that drop the most packets (all reasons, pods or not): packets dropped over the time range, mean and peak per second',
+                query: OVERVIEW_QUERIES.nodes,
                 unit: 'pps',
                 drillDown: [{ label: 'node' }],
               }),

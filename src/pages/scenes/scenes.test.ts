@@ -22,7 +22,7 @@ import { LiveEventsScene } from './LiveEventsScene';
 import { buildOverviewScene, OVERVIEW_QUERIES, OVERVIEW_TITLES } from './overview';
 import { ReasonsExplainedScene } from './ReasonsExplainedScene';
 import { AgentHealthScene } from './AgentHealthScene';
-import { rankingTransformations } from './tables';
+import { rankingQueries, rankingTransformations } from './tables';
 
 const DS = { type: 'netlens-network-datasource', uid: '${ds}' };
 
@@ -67,12 +67,19 @@ function expectQueryVariable(v: unknown, name: string, query: string) {
   expect(state).toMatchObject({ isMulti: true, includeAll: true });
 }
 
+/** Transformations with each custom operator (a new closure per scene) as its kind. */
+function shape(transformations: unknown[]) {
+  return transformations.map((t) => (typeof t === 'function' ? 'custom operator' : t));
+}
+
 /** The data links of a panel's field overrides, by the field name they match. */
 function linksOf(panel: VizPanel): Record<string, string> {
   const out: Record<string, string> = {};
   for (const o of panel.state.fieldConfig.overrides) {
-    const links = o.properties.find((p) => p.id === 'links')?.value as Array<{ url: string }>;
-    out[o.matcher.options as string] = links[0].url;
+    const links = o.properties.find((p) => p.id === 'links')?.value as Array<{ url: string }> | undefined;
+    if (links) {
+      out[o.matcher.options as string] = links[0].url;
+    }
   }
   return out;
 }
@@ -124,15 +131,15 @@ describe('Drops scene', () => {
         legendFormat: '{{namespace}}/{{pod}}',
       },
     ]);
+    const ranking = {
+      queryType: 'podDrops',
+      groupBy: ['namespace', 'pod', 'direction', 'reason'],
+      filters: FILTERS,
+      value: 'packets',
+    };
     expect(queriesOf(panels[2])).toEqual([
-      {
-        refId: 'podReasonDrops',
-        queryType: 'podDrops',
-        groupBy: ['namespace', 'pod', 'direction', 'reason'],
-        filters: FILTERS,
-        value: 'packets',
-        rate: true,
-      },
+      { refId: 'podReasonDrops', ...ranking, rate: true },
+      { refId: 'podReasonDropsCounter', ...ranking, rate: false },
     ]);
     expect(queriesOf(panels[3])).toEqual([{ refId: 'events', queryType: 'events', filters: FILTERS }]);
   });
@@ -140,7 +147,7 @@ describe('Drops scene', () => {
   it('ranks pods by their mean drop rate, each pod and namespace linking back to this page filtered by it', () => {
     const table = panelsOf(buildDropsScene())[2];
     const transformer = table.state.$data as SceneDataTransformer;
-    expect(transformer.state.transformations).toEqual(rankingTransformations(20));
+    expect(shape(transformer.state.transformations)).toEqual(shape(rankingTransformations('podReasonDrops', 20)));
     expect(linksOf(table)).toEqual({
       pod: '/a/netlens-network-app/drops?var-pod=${__value.raw}&var-namespace=${__data.fields["namespace"]}&${__url_time_range}',
       namespace: '/a/netlens-network-app/drops?var-namespace=${__value.raw}&${__url_time_range}',
@@ -189,9 +196,9 @@ describe('Overview scene', () => {
       [q.total],
       [q.nicTotal],
       [q.byReason],
-      [q.namespaces],
-      [q.pods],
-      [q.nodes],
+      rankingQueries(q.namespaces),
+      rankingQueries(q.pods),
+      rankingQueries(q.nodes),
       [q.nic],
     ]);
     // Cluster-wide: no filters; drops in packets per second.
@@ -222,8 +229,14 @@ describe('Overview scene', () => {
     expect(linksOf(panels[5])).toEqual({
       node: '/a/netlens-network-app/drops?var-node=${__value.raw}&${__url_time_range}',
     });
-    for (const p of panels.slice(3, 6)) {
-      expect((p.state.$data as SceneDataTransformer).state.transformations).toEqual(rankingTransformations(10));
+    for (const [p, refId] of [
+      [panels[3], 'namespaces'],
+      [panels[4], 'pods'],
+      [panels[5], 'nodes'],
+    ] as const) {
+      expect(shape((p.state.$data as SceneDataTransformer).state.transformations)).toEqual(
+        shape(rankingTransformations(refId, 10))
+      );
     }
   });
 
@@ -234,17 +247,6 @@ describe('Overview scene', () => {
     const reasons = sceneGraph.findObject(scene, (o) => o instanceof ReasonsExplainedScene) as ReasonsExplainedScene;
     const proxy = reasons.state.$data as DataProviderProxy;
     expect(proxy.state.source.resolve()).toBe(runnerOf(panelsOf(scene)[2].state.$data));
-  });
-});
-
-describe('rankingTransformations', () => {
-  it('reduces each series to a row with its labels, sorts by the mean, highest first, and keeps the top rows', () => {
-    expect(rankingTransformations(5)).toEqual([
-      { id: 'reduce', options: { reducers: ['mean', 'max'], labelsToFields: true, mode: 'seriesToRows' } },
-      { id: 'sortBy', options: { sort: [{ field: 'Mean', desc: true }] } },
-      { id: 'limit', options: { limitField: 5 } },
-      { id: 'organize', options: { excludeByName: { Field: true }, renameByName: { Mean: 'Mean', Max: 'Peak' } } },
-    ]);
   });
 });
 

@@ -11,7 +11,7 @@ import {
   type TransformerRegistryItem,
 } from '@grafana/data';
 
-import { dropsLink, rankingTransformations } from './tables';
+import { counterSteps, dropsLink, rankingQueries, rankingTransformations } from './tables';
 
 // Grafana registers its transformers at startup; the test does the same.
 beforeAll(() => {
@@ -31,11 +31,13 @@ beforeAll(() => {
   );
 });
 
-function rates(labels: Record<string, string>, values: number[]): DataFrame {
+function series(refId: string, labels: Record<string, string>, values: number[]): DataFrame {
   return createDataFrame({
+    refId,
     fields: [
       { name: 'Time', type: FieldType.time, values: values.map((_, i) => i * 60_000) },
-      { name: 'Value', type: FieldType.number, values, labels },
+      // Each query names its series differently (legend formats), as the backend does.
+      { name: 'Value', type: FieldType.number, values, labels, config: { displayName: `${refId} ${labels.pod}` } },
     ],
   });
 }
@@ -47,18 +49,41 @@ function rows(frame: DataFrame) {
   );
 }
 
+describe('rankingQueries', () => {
+  it('asks for the rate and for the same series as counters', () => {
+    expect(rankingQueries({ refId: 'pods', queryType: 'podDrops', groupBy: ['namespace', 'pod'], rate: true })).toEqual(
+      [
+        { refId: 'pods', queryType: 'podDrops', groupBy: ['namespace', 'pod'], rate: true },
+        { refId: 'podsCounter', queryType: 'podDrops', groupBy: ['namespace', 'pod'], rate: false },
+      ]
+    );
+  });
+});
+
+describe('counterSteps', () => {
+  it("is what each sample added, a reset's whole value counted, gaps left as gaps", () => {
+    expect(counterSteps([5, 7, null, 7, 2, 4, NaN])).toEqual([0, 2, null, 0, 2, 2, null]);
+  });
+});
+
 describe('rankingTransformations', () => {
-  it('turns rate series into rows with their labels, mean and peak, highest mean first, top N only', async () => {
+  it("joins each series' rate and counter into a row: its labels, packets dropped, mean and peak; highest mean first, top N only", async () => {
     const input = [
-      rates({ namespace: 'quiet', pod: 'a' }, [0, 1, 0]),
-      rates({ namespace: 'loud', pod: 'b' }, [10, 20, 30]),
-      rates({ namespace: 'spiky', pod: 'c' }, [0, 0, 63]),
+      series('pods', { namespace: 'quiet', pod: 'a' }, [0, 1, 0]),
+      series('pods', { namespace: 'loud', pod: 'b' }, [10, 20, 30]),
+      series('pods', { namespace: 'spiky', pod: 'c' }, [0, 0, 63]),
+      // Counters as the agents export them: b's agent restarted (a reset),
+      // c's counter appeared inside the range already at 5.
+      series('podsCounter', { namespace: 'quiet', pod: 'a' }, [100, 160, 160]),
+      series('podsCounter', { namespace: 'spiky', pod: 'c' }, [5, 5, 3785]),
+      series('podsCounter', { namespace: 'loud', pod: 'b' }, [1000, 2200, 600]),
     ];
-    const [out] = await lastValueFrom(transformDataFrame(rankingTransformations(2), input));
-    expect(out.fields.map((f) => getFieldDisplayName(f, out))).toEqual(['namespace', 'pod', 'Mean', 'Peak']);
+    const [out, ...rest] = await lastValueFrom(transformDataFrame(rankingTransformations('pods', 2), input));
+    expect(rest).toEqual([]);
+    expect(out.fields.map((f) => getFieldDisplayName(f, out))).toEqual(['namespace', 'pod', 'Mean', 'Peak', 'Dropped']);
     expect(rows(out)).toEqual([
-      { namespace: 'spiky', pod: 'c', Mean: 21, Peak: 63 },
-      { namespace: 'loud', pod: 'b', Mean: 20, Peak: 30 },
+      { namespace: 'spiky', pod: 'c', Mean: 21, Peak: 63, Dropped: 3780 },
+      { namespace: 'loud', pod: 'b', Mean: 20, Peak: 30, Dropped: 1800 },
     ]);
   });
 });

@@ -96,10 +96,14 @@ export const backendSrv = {
   datasourceRequest: (req: BackendSrvRequest) => lastValueFrom(doFetch(req)),
   get: (u: string, params?: any, _requestId?: string, options?: Partial<BackendSrvRequest>) =>
     request({ ...options, url: u, params, method: 'GET' }),
-  delete: (u: string, data?: any, options?: Partial<BackendSrvRequest>) => request({ ...options, url: u, data, method: 'DELETE' }),
-  post: (u: string, data?: any, options?: Partial<BackendSrvRequest>) => request({ ...options, url: u, data, method: 'POST' }),
-  patch: (u: string, data?: any, options?: Partial<BackendSrvRequest>) => request({ ...options, url: u, data, method: 'PATCH' }),
-  put: (u: string, data?: any, options?: Partial<BackendSrvRequest>) => request({ ...options, url: u, data, method: 'PUT' }),
+  delete: (u: string, data?: any, options?: Partial<BackendSrvRequest>) =>
+    request({ ...options, url: u, data, method: 'DELETE' }),
+  post: (u: string, data?: any, options?: Partial<BackendSrvRequest>) =>
+    request({ ...options, url: u, data, method: 'POST' }),
+  patch: (u: string, data?: any, options?: Partial<BackendSrvRequest>) =>
+    request({ ...options, url: u, data, method: 'PATCH' }),
+  put: (u: string, data?: any, options?: Partial<BackendSrvRequest>) =>
+    request({ ...options, url: u, data, method: 'PUT' }),
   resolveCancelerIfExists: () => {},
   chunked: () => {
     throw new Error('chunked requests are not served by the Netlens preview host');

@@ -83,7 +83,10 @@ await fs.copyFile(path.join(modules, 'systemjs/dist/extras/amd.min.js'), path.jo
 await fs.cp(path.join(modules, '@grafana/ui/dist/public/img'), path.join(outdir, 'img'), { recursive: true });
 await fs.mkdir(path.join(outdir, 'fonts/inter'), { recursive: true });
 for (const face of ['Regular', 'Medium', 'Italic', 'MediumItalic']) {
-  await fs.copyFile(`/usr/share/fonts/opentype/inter/Inter-${face}.otf`, path.join(outdir, `fonts/inter/Inter-${face}.woff2`));
+  await fs.copyFile(
+    `/usr/share/fonts/opentype/inter/Inter-${face}.otf`,
+    path.join(outdir, `fonts/inter/Inter-${face}.woff2`)
+  );
 }
 // Roboto Mono (numbers, code) as Debian's DejaVu Sans Mono.
 await fs.mkdir(path.join(outdir, 'fonts/roboto'), { recursive: true });

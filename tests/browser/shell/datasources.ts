@@ -60,7 +60,11 @@ function lookup(ref?: string | DataSourceRef | null, scopedVars?: ScopedVars): D
   const all = Object.values(settings);
   if (!key || key === 'default') {
     const type = typeof ref === 'object' ? ref?.type : undefined;
-    return (type && all.find((s) => s.type === type && s.isDefault)) || (type && all.find((s) => s.type === type)) || settings[defaultName];
+    return (
+      (type && all.find((s) => s.type === type && s.isDefault)) ||
+      (type && all.find((s) => s.type === type)) ||
+      settings[defaultName]
+    );
   }
   return all.find((s) => s.uid === key) ?? settings[key];
 }

@@ -32,6 +32,7 @@ import { liveSrv } from './live';
 import { pluginImportUtils } from './panels';
 import { runRequest } from './runRequest';
 import { importPlugin, registerShared } from './systemjs';
+import { registerTransformers } from './transformers';
 
 // The template service hands scene variables to the scene that asks (or the
 // active scene, which scenes records on window), as Grafana's does.
@@ -156,6 +157,7 @@ function Shell() {
 (window as any).__netlensShellStart = async () => {
   await initializeI18n({ language: 'en-US' });
   registerShared();
+  registerTransformers();
   setBackendSrv(backendSrv);
   setTemplateSrv(templateSrv as any);
   initDataSources();

@@ -10,6 +10,7 @@ import {
   PanelProps,
   formattedValueToString,
   getDisplayProcessor,
+  getFieldDisplayName,
   reduceField,
 } from '@grafana/data';
 import { config } from '@grafana/runtime';
@@ -18,9 +19,10 @@ import React from 'react';
 
 import { importPlugin } from './systemjs';
 
-function fieldName(frame: DataFrame, i: number): string {
-  const f = frame.fields[i];
-  return f.config.displayName ?? f.state?.displayName ?? f.name;
+// The name Grafana's own panels show: displayName, displayNameFromDS, or
+// the field's name with its labels.
+function fieldName(frame: DataFrame, i: number, all: DataFrame[]): string {
+  return getFieldDisplayName(frame.fields[i], frame, all);
 }
 
 export function FramesTable({ data, testid }: PanelProps & { testid: string }) {
@@ -43,7 +45,7 @@ export function FramesTable({ data, testid }: PanelProps & { testid: string }) {
               <tr>
                 {frame.fields.map((f, i) => (
                   <th key={i} scope="col" style={{ padding: theme.spacing(0.5) }}>
-                    {fieldName(frame, i)}
+                    {fieldName(frame, i, data.series)}
                   </th>
                 ))}
               </tr>
@@ -57,7 +59,7 @@ export function FramesTable({ data, testid }: PanelProps & { testid: string }) {
                     return (
                       <td
                         key={i}
-                        data-field={fieldName(frame, i)}
+                        data-field={fieldName(frame, i, data.series)}
                         data-raw={v == null ? '' : String(v)}
                         style={{ padding: theme.spacing(0.5) }}
                       >
@@ -96,7 +98,7 @@ function Stat(props: PanelProps<{ reduceOptions?: { calcs?: string[] } }>) {
         const v = reduceField({ field: f, reducers: [calc] })[calc];
         const display = f.display ?? getDisplayProcessor({ field: f, theme });
         return {
-          name: fieldName(frame, frame.fields.indexOf(f)) || String(i),
+          name: fieldName(frame, frame.fields.indexOf(f), props.data.series) || String(i),
           raw: v,
           text: formattedValueToString(display(v)),
           time: calc === 'lastNotNull' ? lastNotNullTime(frame, f.values) : undefined,

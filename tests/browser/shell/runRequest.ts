@@ -43,7 +43,13 @@ export function runRequest(
       };
     }),
     catchError((e) =>
-      of({ ...base, state: LoadingState.Error, error: toError(e), errors: [toError(e)], timeRange: request.range ?? { from: dateTime(), to: dateTime(), raw: { from: 'now', to: 'now' } } })
+      of({
+        ...base,
+        state: LoadingState.Error,
+        error: toError(e),
+        errors: [toError(e)],
+        timeRange: request.range ?? { from: dateTime(), to: dateTime(), raw: { from: 'now', to: 'now' } },
+      })
     )
   );
 }
