@@ -1,8 +1,14 @@
 // Grafana Live as the runtime's streaming support for backend data sources
 // reaches it: frames whose meta.channel names a Live channel become
 // StreamingDataFrames fed by a centrifuge subscription to
-// "<org>/<scope>/<namespace>/<path>" on the host's /api/live/ws.
-import { DataQueryResponse, LoadingState, LiveChannelAddress, StreamingDataFrame } from '@grafana/data';
+// "<org>/<scope>/<stream>/<path>" on the host's /api/live/ws.
+import {
+  DataQueryResponse,
+  LoadingState,
+  LiveChannelAddress,
+  StreamingDataFrame,
+  toLiveChannelId,
+} from '@grafana/data';
 import { GrafanaLiveSrv, LiveDataStreamOptions } from '@grafana/runtime';
 import { Centrifuge } from 'centrifuge';
 import { Observable } from 'rxjs';
@@ -18,8 +24,9 @@ function connection(): Centrifuge {
   return client;
 }
 
+// Grafana's Live client prefixes the channel id (scope/stream/path) with the org.
 function channel(addr: LiveChannelAddress): string {
-  return `1/${addr.scope}/${addr.namespace}/${addr.path}`;
+  return `1/${toLiveChannelId(addr)}`;
 }
 
 export const liveSrv = {
