@@ -43,7 +43,15 @@ export async function newPage(w: World, theme: 'light' | 'dark'): Promise<{ page
   const problems: Problems = { list: [] };
   page.on('console', (m) => m.type() === 'error' && problems.list.push(`console: ${m.text()}`));
   page.on('pageerror', (e) => problems.list.push(`unhandled: ${e}`));
-  page.on('requestfailed', (r) => problems.list.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  // A reload or a navigation aborts what the page was still loading: not a failure.
+  let navigatedAt = 0;
+  page.on('request', (r) => r.isNavigationRequest() && (navigatedAt = Date.now()));
+  page.on('requestfailed', (r) => {
+    const error = r.failure()?.errorText;
+    if (!(error === 'net::ERR_ABORTED' && Date.now() - navigatedAt < 5000)) {
+      problems.list.push(`request failed: ${r.url()} ${error}`);
+    }
+  });
   page.on('response', (r) => r.status() >= 400 && problems.list.push(`HTTP ${r.status()}: ${r.url()}`));
   return { page, problems };
 }

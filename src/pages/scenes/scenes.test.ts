@@ -149,8 +149,8 @@ describe('Drops scene', () => {
     const transformer = table.state.$data as SceneDataTransformer;
     expect(shape(transformer.state.transformations)).toEqual(shape(rankingTransformations('podReasonDrops', 20)));
     expect(linksOf(table)).toEqual({
-      pod: '/a/netlens-network-app/drops?var-pod=${__value.raw}&var-namespace=${__data.fields["namespace"]}&${__url_time_range}',
-      namespace: '/a/netlens-network-app/drops?var-namespace=${__value.raw}&${__url_time_range}',
+      pod: '/a/netlens-network-app/drops?${ds:queryparam}&var-pod=${__value.raw}&var-namespace=${__data.fields["namespace"]}&${__url_time_range}',
+      namespace: '/a/netlens-network-app/drops?${ds:queryparam}&var-namespace=${__value.raw}&${__url_time_range}',
     });
   });
 
@@ -223,11 +223,11 @@ describe('Overview scene', () => {
   it('lets each ranking row drill down into the Drops page', () => {
     const panels = panelsOf(buildOverviewScene());
     expect(linksOf(panels[3])).toEqual({
-      namespace: '/a/netlens-network-app/drops?var-namespace=${__value.raw}&${__url_time_range}',
+      namespace: '/a/netlens-network-app/drops?${ds:queryparam}&var-namespace=${__value.raw}&${__url_time_range}',
     });
     expect(Object.keys(linksOf(panels[4]))).toEqual(['pod', 'namespace']);
     expect(linksOf(panels[5])).toEqual({
-      node: '/a/netlens-network-app/drops?var-node=${__value.raw}&${__url_time_range}',
+      node: '/a/netlens-network-app/drops?${ds:queryparam}&var-node=${__value.raw}&${__url_time_range}',
     });
     for (const [p, refId] of [
       [panels[3], 'namespaces'],

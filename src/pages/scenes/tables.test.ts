@@ -89,12 +89,12 @@ describe('rankingTransformations', () => {
 });
 
 describe('dropsLink', () => {
-  it("links a row's value, and the row's other columns it carries, to the Drops page over the same time range", () => {
+  it("links a row's value, and the row's other columns it carries, to the Drops page over the same time range, from the same data source", () => {
     expect(dropsLink({ label: 'node' })).toBe(
-      '/a/netlens-network-app/drops?var-node=${__value.raw}&${__url_time_range}'
+      '/a/netlens-network-app/drops?${ds:queryparam}&var-node=${__value.raw}&${__url_time_range}'
     );
     expect(dropsLink({ label: 'pod', with: ['namespace'] })).toBe(
-      '/a/netlens-network-app/drops?var-pod=${__value.raw}&var-namespace=${__data.fields["namespace"]}&${__url_time_range}'
+      '/a/netlens-network-app/drops?${ds:queryparam}&var-pod=${__value.raw}&var-namespace=${__data.fields["namespace"]}&${__url_time_range}'
     );
   });
 });

@@ -10,7 +10,7 @@ import { map } from 'rxjs';
 
 import { prefixRoute, ROUTES } from '../../constants';
 import type { NetlensQuery } from '../../datasource/types';
-import { queryRunner } from './common';
+import { DS_VARIABLE, queryRunner } from './common';
 
 /** The refId of a ranking's counter query is its rate query's plus this. */
 const COUNTER_SUFFIX = 'Counter';
@@ -94,11 +94,13 @@ export interface DrillDown {
 
 /**
  * The Drops page filtered by a row's value (and the `with` columns of the same
- * row), over the panel's time range: a row of a ranking drills down into the
+ * row), over the panel's time range and from the same data source: a row of a ranking drills down into the
  * drops of that node, namespace or pod.
  */
 export function dropsLink({ label, with: others = [] }: DrillDown): string {
   const params = [
+    // The same data source: the Drops page's own default may be another one.
+    `\${${DS_VARIABLE}:queryparam}`,
     `var-${label}=\${__value.raw}`,
     ...others.map((o) => `var-${o}=\${__data.fields["${o}"]}`),
     '${__url_time_range}',

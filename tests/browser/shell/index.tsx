@@ -20,7 +20,7 @@ import { sceneGraph } from '@grafana/scenes';
 import { GlobalStyles, ThemeContext } from '@grafana/ui';
 import { initializeI18n } from 'grafana-i18n-internal';
 import { setPluginPage } from 'grafana-runtime-internal/components/PluginPage.mjs';
-import React, { useEffect, useState } from 'react';
+import React, { useEffect, useLayoutEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Route, Router, Routes, useParams } from 'react-router';
 import { Subject } from 'rxjs';
@@ -31,6 +31,7 @@ import { DataSourceEdit, Explore, VariableEdit } from './editors';
 import { liveSrv } from './live';
 import { pluginImportUtils } from './panels';
 import { runRequest } from './runRequest';
+import { registerFieldConfig } from './fieldConfig';
 import { importPlugin, registerShared } from './systemjs';
 import { registerTransformers } from './transformers';
 
@@ -131,12 +132,26 @@ function AppConfig() {
   );
 }
 
+// The router follows locationService's history, as Grafana's does: a
+// link or a scene moving within the app re-renders the routes.
+function useHistoryLocation() {
+  const history = locationService.getHistory();
+  const [location, setLocation] = useState(history.location);
+  useLayoutEffect(
+    // history v4 passes the location, v5 an update holding it.
+    () => history.listen((update: any) => setLocation(update.location ?? update)),
+    [history]
+  );
+  return location;
+}
+
 function Shell() {
+  const location = useHistoryLocation();
   return (
     <ThemeContext.Provider value={config.theme2}>
       <GlobalStyles />
       <LocationServiceProvider service={locationService}>
-        <Router location={locationService.getLocation()} navigator={locationService.getHistory() as any}>
+        <Router location={location} navigator={locationService.getHistory() as any}>
           <Banner />
           <Routes>
             <Route path="/a/:pluginId/*" element={<AppRoot />} />
@@ -158,6 +173,7 @@ function Shell() {
   await initializeI18n({ language: 'en-US' });
   registerShared();
   registerTransformers();
+  registerFieldConfig();
   setBackendSrv(backendSrv);
   setTemplateSrv(templateSrv as any);
   initDataSources();

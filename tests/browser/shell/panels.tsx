@@ -5,6 +5,8 @@
 // panel) load through SystemJS and run for real.
 import {
   DataFrame,
+  Field,
+  LinkModel,
   PanelPlugin,
   PanelPluginMeta,
   PanelProps,
@@ -13,7 +15,7 @@ import {
   getFieldDisplayName,
   reduceField,
 } from '@grafana/data';
-import { config } from '@grafana/runtime';
+import { config, locationService } from '@grafana/runtime';
 import { useTheme2 } from '@grafana/ui';
 import React from 'react';
 
@@ -23,6 +25,35 @@ import { importPlugin } from './systemjs';
 // the field's name with its labels.
 function fieldName(frame: DataFrame, i: number, all: DataFrame[]): string {
   return getFieldDisplayName(frame.fields[i], frame, all);
+}
+
+// A field's data links for row r, as Grafana's table renders them: the
+// panel's field config (applyFieldOverrides) gives the field getLinks.
+function linksOf(f: Field, r: number): LinkModel[] {
+  return f.config.links?.length && f.getLinks ? f.getLinks({ valueRowIndex: r }) : [];
+}
+
+function Value({ text, links }: { text: string; links: LinkModel[] }) {
+  if (!links.length) {
+    return <>{text}</>;
+  }
+  // Grafana's table opens a cell's only link on click and lists several in
+  // a menu; the first is enough here. Links inside Grafana move within the
+  // single-page app, as Grafana's do, rather than reloading the page.
+  const link = links[0];
+  const onClick = (e: React.MouseEvent) => {
+    if (link.onClick) {
+      link.onClick(e);
+    } else if (!link.target && link.href.startsWith('/') && !e.ctrlKey && !e.metaKey) {
+      e.preventDefault();
+      locationService.push(link.href);
+    }
+  };
+  return (
+    <a href={link.href} title={link.title} target={link.target} onClick={onClick}>
+      {text}
+    </a>
+  );
 }
 
 export function FramesTable({ data, testid }: PanelProps & { testid: string }) {
@@ -44,7 +75,7 @@ export function FramesTable({ data, testid }: PanelProps & { testid: string }) {
             <thead>
               <tr>
                 {frame.fields.map((f, i) => (
-                  <th key={i} scope="col" style={{ padding: theme.spacing(0.5) }}>
+                  <th key={i} scope="col" data-unit={f.config.unit ?? ''} style={{ padding: theme.spacing(0.5) }}>
                     {fieldName(frame, i, data.series)}
                   </th>
                 ))}
@@ -63,7 +94,7 @@ export function FramesTable({ data, testid }: PanelProps & { testid: string }) {
                         data-raw={v == null ? '' : String(v)}
                         style={{ padding: theme.spacing(0.5) }}
                       >
-                        {formattedValueToString(display(v))}
+                        <Value text={formattedValueToString(display(v))} links={linksOf(f, r)} />
                       </td>
                     );
                   })}
@@ -168,7 +199,9 @@ async function importPanelPlugin(id: string): Promise<PanelPlugin> {
     plugin = mod.plugin as PanelPlugin;
     plugin.meta = { ...plugin.meta, ...meta };
   } else if (standins[id]) {
-    plugin = new PanelPlugin(standins[id]);
+    // As Grafana's core panels do: the standard field options (unit,
+    // decimals, links, ...) apply; without it a panel drops them all.
+    plugin = new PanelPlugin(standins[id]).useFieldConfig();
     plugin.meta = standinMeta(id);
   } else {
     throw new Error(`panel ${id} is neither a plugin panel nor one the preview host stands in for`);
