@@ -7,7 +7,8 @@
 #   - netlens-agent on this host, naming the lab's pods from a pods file;
 #   - Prometheus scraping the agent every 5s (job netlens);
 #   - Grafana with provisioning/ and the plugin in dist/, if a grafana binary or
-#     a Docker daemon is available;
+#     a Docker daemon is available; otherwise Netlens's preview host
+#     (tests/previewhost, not Grafana) serving the plugin on the same port;
 #   - in the foreground, `netlens-agent observe`: the agent's drops as they happen.
 # Stopping removes everything it made: processes, namespaces (with their links
 # and rules), temporary files. Nothing is added to the host's own network.
@@ -15,7 +16,7 @@
 # Environment:
 #   NETLENS_LISTEN_ADDRESS      agent address (default :10095)
 #   NETLENS_PROMETHEUS_ADDRESS  Prometheus address (default :9090)
-#   NETLENS_GRAFANA_PORT        Grafana port when Grafana runs (default 3000)
+#   NETLENS_GRAFANA_PORT        Grafana's (or the preview host's) port (default 3000)
 #   NETLENS_AGENT_BINARY        use this agent binary instead of building bin/netlens-agent
 #   NETLENS_RUN_SKIP_BUILD=1    skip setup and builds when the agent binary and dist/ exist
 # cleanup and stop run from traps, which shellcheck cannot see:
@@ -131,7 +132,7 @@ wait_ready() {
 
 # A port already taken (say by Debian's prometheus service on 9090) would make
 # the readiness check ask the wrong server: refuse to start instead.
-for a in "$agent_addr:NETLENS_LISTEN_ADDRESS" "$prom_addr:NETLENS_PROMETHEUS_ADDRESS"; do
+for a in "$agent_addr:NETLENS_LISTEN_ADDRESS" "$prom_addr:NETLENS_PROMETHEUS_ADDRESS" ":${grafana_port}:NETLENS_GRAFANA_PORT"; do
   port=${a%:*}; port=${port##*:}
   [[ -z $(ss -Hltn "sport = :${port}") ]] || die "port ${port} is in use: choose another with ${a##*:}"
 done
@@ -260,6 +261,21 @@ elif command -v docker >/dev/null && timeout 5 docker info >/dev/null 2>&1; then
     -v "$REPO_ROOT/dashboards/aks:/var/lib/grafana/dashboards/aks:ro" \
     "grafana/grafana:${GRAFANA_VERSION:-12.4.0}" >/dev/null
   grafana_url="http://localhost:${grafana_port}"
+else
+  # No Grafana here: Netlens's own preview host (tests/previewhost) serves
+  # the built plugin in its browser shell, with the demo's data sources, on
+  # Grafana's port. It is not Grafana, and its pages say so.
+  echo "==> no grafana binary or Docker daemon: the Netlens preview host on :${grafana_port} (log: ${tmp}/preview.log)"
+  [[ -d node_modules ]] || die "node_modules not found: the preview host's shell is built with npm's packages (npm ci)"
+  go build -o "$tmp/netlens-preview" ./tests/previewhost/cmd/netlens-preview
+  quietly node tests/browser/shell/build.mjs "$tmp/shell"
+  grafana_provisioning "$tmp/preview-provisioning" "$REPO_ROOT/dashboards"
+  setsid "$tmp/netlens-preview" --listen "127.0.0.1:${grafana_port}" --dist dist --shell "$tmp/shell" \
+    --provisioning "$tmp/preview-provisioning/datasources/netlens.yaml" >"$tmp/preview.log" 2>&1 &
+  preview_pid=$!
+  pids+=("$preview_pid")
+  preview_url="http://localhost:${grafana_port}"
+  wait_ready "preview host" "$preview_pid" "$preview_url/api/frontend/settings"
 fi
 
 cat <<MSG
@@ -271,7 +287,7 @@ MSG
 if [[ -n $grafana_url ]]; then
   echo "  grafana    ${grafana_url}/a/netlens-network-app"
 else
-  echo "  grafana    not started: no grafana binary or Docker daemon on this machine"
+  echo "  preview    ${preview_url}/a/netlens-network-app/ (Netlens's preview host, not Grafana: no grafana binary or Docker daemon here)"
 fi
 echo "Drops as they happen (netlens-agent observe); Ctrl-C stops everything."
 echo

@@ -19,12 +19,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,7 +54,8 @@ func TestRunScriptStartsTheStackAndCleansUp(t *testing.T) {
 		t.Fatalf("dist/ not found: build the plugin first (npm run build; scripts/test.sh does before the Go tests): %v", err)
 	}
 	agentBin := agentproc.Binary(t)
-	agentAddr, promAddr := freeAddr(t), freeAddr(t)
+	agentAddr, promAddr, previewAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	_, previewPort, _ := net.SplitHostPort(previewAddr)
 	tmp := t.TempDir() // the script's TMPDIR: its temporary directory must be gone at the end
 
 	// Started with SIGINT ignored, as a script's background command is: run.sh
@@ -64,7 +67,7 @@ func TestRunScriptStartsTheStackAndCleansUp(t *testing.T) {
 	cmd := exec.Command("bash", "-c", `trap "" INT; exec bash "$0"`, script)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "NETLENS_RUN_SKIP_BUILD=1", "NETLENS_AGENT_BINARY="+agentBin,
-		"NETLENS_LISTEN_ADDRESS="+agentAddr, "NETLENS_PROMETHEUS_ADDRESS="+promAddr, "TMPDIR="+tmp)
+		"NETLENS_LISTEN_ADDRESS="+agentAddr, "NETLENS_PROMETHEUS_ADDRESS="+promAddr, "NETLENS_GRAFANA_PORT="+previewPort, "TMPDIR="+tmp)
 	// Its own process group, which gets SIGINT as a terminal's Ctrl-C would send it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A file, not a pipe: Wait returns when the script exits even if a child
@@ -132,10 +135,36 @@ func TestRunScriptStartsTheStackAndCleansUp(t *testing.T) {
 		netnsInodes[prefix+n] = st.Ino
 	}
 	children = descendants(pid)
+	if !slices.ContainsFunc(children, func(p proc) bool { return strings.Contains(p.cmdline, "/netlens-preview --listen") }) {
+		t.Errorf("no preview host among run.sh's children: %v", children)
+	}
 	for _, want := range []string{agentBin + " --listen-address", agentBin + " observe", "prometheus --config.file", "ping -q", "bash -c while"} {
 		if !anyHasPrefix(children, want) {
 			t.Errorf("no child process %q of run.sh; children: %v", want, children)
 		}
+	}
+
+	// Without Grafana, the preview host serves the app on Grafana's port, says
+	// it is not Grafana, and has the demo's data sources pointing at this
+	// run's agent and Prometheus.
+	previewURL := "http://localhost:" + previewPort
+	if !strings.Contains(output(), previewURL+"/a/netlens-network-app/") {
+		t.Errorf("run.sh did not print the preview host's %s/a/netlens-network-app/", previewURL)
+	}
+	if page := getBody(t, previewURL+"/a/netlens-network-app/"); !strings.Contains(page, "not Grafana") {
+		t.Errorf("the preview host's app page does not say it is not Grafana:\n%s", page)
+	}
+	var dss []struct {
+		UID, Type, URL string
+		JSONData       map[string]any `json:"jsonData"`
+	}
+	getJSON(t, previewURL+"/api/datasources", &dss)
+	byUID := map[string]string{}
+	for _, ds := range dss {
+		byUID[ds.UID] = ds.URL + fmt.Sprint(ds.JSONData["agentUrls"])
+	}
+	if !strings.Contains(byUID["netlens-prometheus"], promURL) || !strings.Contains(byUID["netlens-direct"], agentURL) {
+		t.Errorf("the preview host's data sources do not point at this run's Prometheus %s and agent %s: %v", promURL, agentURL, byUID)
 	}
 
 	// Drops of the deny rule reach Prometheus under the pods file's names.
@@ -504,4 +533,18 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+func getBody(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d: %v", u, resp.StatusCode, err)
+	}
+	return string(b)
 }
