@@ -259,7 +259,7 @@ elif command -v docker >/dev/null && timeout 5 docker info >/dev/null 2>&1; then
     -v "$tmp/provisioning:/etc/grafana/provisioning:ro" \
     -v "$REPO_ROOT/dashboards/prometheus:/var/lib/grafana/dashboards/prometheus:ro" \
     -v "$REPO_ROOT/dashboards/aks:/var/lib/grafana/dashboards/aks:ro" \
-    "grafana/grafana:${GRAFANA_VERSION:-12.4.0}" >/dev/null
+    "grafana/grafana:${GRAFANA_VERSION:-13.1.0}" >/dev/null
   grafana_url="http://localhost:${grafana_port}"
 else
   # No Grafana here: Netlens's own preview host (tests/previewhost) serves

@@ -71,7 +71,8 @@ export function FramesTable({ data, testid }: PanelProps & { testid: string }) {
             data-executed={frame.meta?.executedQueryString ?? ''}
             style={{ borderCollapse: 'collapse' }}
           >
-            <caption style={{ textAlign: 'left' }}>{frame.name ?? frame.refId}</caption>
+            {/* Grafana's table shows one frame without a name; several are told apart by it. */}
+            {data.series.length > 1 && <caption style={{ textAlign: 'left' }}>{frame.name ?? frame.refId}</caption>}
             <thead>
               <tr>
                 {frame.fields.map((f, i) => (
@@ -157,8 +158,59 @@ function Stat(props: PanelProps<{ reduceOptions?: { calcs?: string[] } }>) {
   );
 }
 
+// Lines of every number field over time, so that a screenshot reads like a
+// graph; the values themselves are in the table under it.
+function Lines({ data, width }: PanelProps) {
+  const theme = useTheme2();
+  const height = 90;
+  const lines = data.series.flatMap((frame) => {
+    const time = frame.fields.find((f) => f.type === 'time');
+    return time ? frame.fields.filter((f) => f.type === 'number').map((f) => ({ time: time.values, f, frame })) : [];
+  });
+  const xs = lines.flatMap((l) => l.time as number[]);
+  const ys = lines.flatMap((l) => (l.f.values as Array<number | null>).filter((v): v is number => v != null));
+  if (!xs.length || !ys.length) {
+    return null;
+  }
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const y1 = Math.max(...ys, 0) || 1;
+  const x = (t: number) => ((t - x0) / (x1 - x0 || 1)) * (width - 8) + 4;
+  const y = (v: number) => height - 4 - (v / y1) * (height - 8);
+  return (
+    <svg width={width} height={height} role="img" aria-label="the values below, over time">
+      {lines.map((l, i) => (
+        <polyline
+          key={i}
+          fill="none"
+          strokeWidth={1.5}
+          stroke={theme.visualization.getColorByName(
+            theme.visualization.palette[i % theme.visualization.palette.length]
+          )}
+          points={(l.f.values as Array<number | null>)
+            .map((v, j) => (v == null ? '' : `${x(l.time[j])},${y(v)}`))
+            .filter(Boolean)
+            .join(' ')}
+        >
+          <title>{fieldName(l.frame, l.frame.fields.indexOf(l.f), data.series)}</title>
+        </polyline>
+      ))}
+    </svg>
+  );
+}
+
+function Series(props: PanelProps) {
+  return (
+    <div style={{ display: 'flex', flexDirection: 'column', height: '100%' }}>
+      <Lines {...props} />
+      <div style={{ flex: 1, minHeight: 0 }}>
+        <FramesTable {...props} testid="standin-series" />
+      </div>
+    </div>
+  );
+}
+
 const standins: Record<string, React.ComponentType<PanelProps<any>>> = {
-  timeseries: (p) => <FramesTable {...p} testid="standin-series" />,
+  timeseries: Series,
   barchart: (p) => <FramesTable {...p} testid="standin-series" />,
   table: (p) => <FramesTable {...p} testid="standin-table" />,
   stat: Stat,
