@@ -48,10 +48,16 @@ function useDataSource(): DataSourceApi | Error | undefined {
 
 let requests = 0;
 
-function request<Q extends DataQuery>(ds: DataSourceApi, targets: Q[], app: string): DataQueryRequest<Q> {
+// The editors' time range: the last 15 minutes, as Explore's default.
+function last15Minutes() {
   const range = getDefaultTimeRange();
   range.from = dateTime(Date.now() - 15 * 60_000);
   range.to = dateTime(Date.now());
+  return range;
+}
+
+function request<Q extends DataQuery>(ds: DataSourceApi, targets: Q[], app: string): DataQueryRequest<Q> {
+  const range = last15Minutes();
   return {
     requestId: `${app}-${++requests}`,
     app,
@@ -76,7 +82,7 @@ interface TestResult {
 export function DataSourceEdit() {
   const { uid = '' } = useParams();
   const [settings, setSettings] = useState<DataSourceSettings>();
-  const [plugin, setPlugin] = useState<DataSourcePlugin>();
+  const [plugin, setPlugin] = useState<DataSourcePlugin<DataSourceApi>>();
   const [error, setError] = useState<unknown>();
   const [result, setResult] = useState<TestResult>();
   const [testing, setTesting] = useState(false);
@@ -85,7 +91,7 @@ export function DataSourceEdit() {
     (async () => {
       const s = (await backendSrv.get(`/api/datasources/uid/${uid}`)) as DataSourceSettings;
       const meta = (await backendSrv.get(`/api/plugins/${s.type}/settings`)) as any;
-      const p = (await importPlugin(meta.module)).plugin as DataSourcePlugin;
+      const p = (await importPlugin(meta.module)).plugin as DataSourcePlugin<DataSourceApi>;
       p.meta = meta;
       setSettings(s);
       setPlugin(p);
@@ -150,22 +156,22 @@ export function Explore() {
     }
   }, [ds]);
 
-  const run = useCallback(
-    async (q: DataQuery | undefined = query) => {
-      if (!ds || ds instanceof Error || !q) {
-        return;
-      }
-      setError(undefined);
-      try {
-        const req = request(ds, [q], 'explore');
-        const res = (await lastValueFrom(ds.query(req) as any)) as DataQueryResponse;
-        setData({ state: LoadingState.Done, series: res.data, timeRange: req.range, errors: res.errors });
-      } catch (e: any) {
-        setError(new Error(e?.data?.message ?? e?.message ?? String(e)));
-      }
-    },
-    [ds, query]
-  );
+  // The range the editor is shown with: fixed while the page is open.
+  const [range] = useState(last15Minutes);
+
+  const run = useCallback(async () => {
+    if (!ds || ds instanceof Error || !query) {
+      return;
+    }
+    setError(undefined);
+    try {
+      const req = request(ds, [query], 'explore');
+      const res = (await lastValueFrom(ds.query(req) as any)) as DataQueryResponse;
+      setData({ state: LoadingState.Done, series: res.data, timeRange: req.range, errors: res.errors });
+    } catch (e: any) {
+      setError(new Error(e?.data?.message ?? e?.message ?? String(e)));
+    }
+  }, [ds, query]);
 
   if (ds instanceof Error) {
     return <Failure error={ds} />;
@@ -177,13 +183,7 @@ export function Explore() {
   return (
     <main>
       <h1>Explore: {ds.name}</h1>
-      <Editor
-        datasource={ds}
-        query={query}
-        onChange={setQuery}
-        onRunQuery={() => run()}
-        range={request(ds, [], 'explore').range}
-      />
+      <Editor datasource={ds} query={query} onChange={setQuery} onRunQuery={() => run()} range={range} />
       <Button onClick={() => run()}>Run query</Button>
       {error !== undefined && <Failure error={error} />}
       {data?.errors?.map((e, i) => (
@@ -203,6 +203,7 @@ export function VariableEdit() {
   const ds = useDataSource();
   const [query, setQuery] = useState<any>({ refId: 'variable', query: '' });
   const [values, setValues] = useState<MetricFindValue[] | Error>();
+  const [range] = useState(last15Minutes);
 
   useEffect(() => {
     if (!ds || ds instanceof Error || !ds.variables || !('query' in ds.variables) || !query.query) {
@@ -225,13 +226,7 @@ export function VariableEdit() {
   return (
     <main>
       <h1>Query variable of {ds.name}</h1>
-      <Editor
-        datasource={ds}
-        query={query}
-        onChange={setQuery}
-        onRunQuery={() => {}}
-        range={request(ds, [], 'variables').range}
-      />
+      <Editor datasource={ds} query={query} onChange={setQuery} onRunQuery={() => {}} range={range} />
       <section aria-label="Preview of values">
         <h2>Preview of values</h2>
         {values instanceof Error ? (
