@@ -268,3 +268,26 @@ func TestQueryErrors(t *testing.T) {
 		t.Errorf("unknown query type: %d %+v", code, res)
 	}
 }
+
+// The app's dashboards are served by uid as Grafana serves imported ones;
+// any other uid is not found.
+func TestDashboards(t *testing.T) {
+	_, base := start(t)
+	var got struct {
+		Dashboard map[string]any `json:"dashboard"`
+		Meta      map[string]any `json:"meta"`
+	}
+	if code := call(t, "GET", base+"/api/dashboards/uid/netlens-drops", nil, &got); code != http.StatusOK {
+		t.Fatalf("GET: %d", code)
+	}
+	if got.Dashboard["uid"] != "netlens-drops" || got.Dashboard["title"] != "Netlens / Drops" || got.Meta["pluginId"] != "netlens-network-app" {
+		t.Errorf("dashboard %v %v, meta %v", got.Dashboard["uid"], got.Dashboard["title"], got.Meta)
+	}
+	if panels, _ := got.Dashboard["panels"].([]any); len(panels) == 0 {
+		t.Errorf("no panels: %v", got.Dashboard)
+	}
+	var msg map[string]string
+	if code := call(t, "GET", base+"/api/dashboards/uid/not-there", nil, &msg); code != http.StatusNotFound {
+		t.Errorf("unknown uid: %d %v", code, msg)
+	}
+}

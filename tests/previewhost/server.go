@@ -130,6 +130,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/datasources/uid/{uid}/health", s.health)
 	mux.HandleFunc("/api/datasources/uid/{uid}/resources/{rest...}", s.resource)
 	mux.HandleFunc("POST /api/ds/query", s.query)
+	mux.HandleFunc("GET /api/dashboards/uid/{uid}", s.getDashboard)
 	mux.Handle("/api/live/ws", s.live.handler())
 	mux.HandleFunc("GET /api/frontend/settings", s.getFrontendSettings)
 	mux.HandleFunc("GET /public/shell/{rest...}", s.serveShellFile)

@@ -80,7 +80,7 @@ export function ReasonsExplained({
                     {reasonHref && (
                       <>
                         {' · '}
-                        <a href={reasonHref(reason)} aria-label={`Where ${reason} drops`} className={styles.link}>
+                        <a href={reasonHref(reason)} aria-label={`where it drops: ${reason}`} className={styles.link}>
                           where it drops
                         </a>
                       </>
@@ -230,9 +230,10 @@ const getStyles = (theme: GrafanaTheme2) => ({
     color: theme.colors.text.secondary,
     fontSize: theme.typography.bodySmall.fontSize,
   }),
+  // Underlined: within a line of text, colour alone does not mark a link.
   link: css({
     color: theme.colors.text.link,
-    '&:hover': { textDecoration: 'underline' },
+    textDecoration: 'underline',
   }),
   details: css({
     margin: theme.spacing(1, 0, 0),

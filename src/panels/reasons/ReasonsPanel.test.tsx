@@ -81,7 +81,7 @@ describe('ReasonsPanel', () => {
     expect(await screen.findByText(CATALOG[0].meaning)).toBeInTheDocument();
     expect(fetch.mock.calls[0][0].url).toBe('/api/datasources/uid/netlens-a/resources/reasons');
     expect(screen.getByText(/4.00 p\/s now, peak 4.00 p\/s/)).toBeInTheDocument();
-    expect(screen.getByRole('link', { name: 'Where NO_SOCKET drops' })).toHaveAttribute(
+    expect(screen.getByRole('link', { name: 'where it drops: NO_SOCKET' })).toHaveAttribute(
       'href',
       dropsOfReason('NO_SOCKET', 'netlens-a', panelData('netlens-a'))
     );

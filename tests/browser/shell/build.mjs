@@ -27,6 +27,12 @@ const aliasInternal = {
       const [name, ...rest] = args.path.split('/');
       return { path: path.join(internal[name], ...rest) };
     });
+    // The shell's own @grafana/scenes (its dashboard page) reaches data
+    // sources through @grafana/runtime/unstable as the plugin's does: give
+    // it the same wrapper the plugin gets from SystemJS (unstable.ts).
+    build.onResolve({ filter: /^@grafana\/runtime\/unstable$/ }, (args) =>
+      args.importer === path.join(here, 'unstable.ts') ? undefined : { path: path.join(here, 'unstable.ts') }
+    );
   },
 };
 

@@ -1,5 +1,5 @@
 // Grafana's frontend registers the standard field options (unit, decimals,
-// links, ...) at startup, with their editors. Panels' field config registries
+// links, ...) and the standard option editors at startup. Panels' field config registries
 // are built from them, and an override of a property not in the registry is
 // silently dropped: without them a panel loses every override (a column's
 // unit, a column's data links) and still renders. The shell has no panel
@@ -11,6 +11,7 @@ import {
   displayNameOverrideProcessor,
   identityOverrideProcessor,
   numberOverrideProcessor,
+  standardEditorsRegistry,
   standardFieldConfigEditorRegistry,
   stringOverrideProcessor,
   thresholdsOverrideProcessor,
@@ -49,4 +50,27 @@ export function registerFieldConfig() {
       override: noEditor,
     }))
   );
+}
+
+// The option editors panels' options builders look up by id (a panel's
+// setPanelOptions with addRadio, addBooleanSwitch, ...): without them a
+// panel's options fail to build and the panel does not load.
+const editorIds = [
+  'boolean',
+  'color',
+  'dashboard-uid',
+  'field-name',
+  'multi-select',
+  'number',
+  'radio',
+  'select',
+  'slider',
+  'strings',
+  'text',
+  'timezone',
+  'unit',
+];
+
+export function registerOptionEditors() {
+  standardEditorsRegistry.setInit(() => editorIds.map((id) => ({ id, name: id, editor: noEditor })));
 }

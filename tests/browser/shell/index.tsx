@@ -27,11 +27,12 @@ import { Subject } from 'rxjs';
 
 import { backendSrv } from './backend';
 import { dataSourceSrv, initDataSources } from './datasources';
+import { Dashboard } from './dashboard';
 import { DataSourceEdit, Explore, VariableEdit } from './editors';
 import { liveSrv } from './live';
 import { pluginImportUtils } from './panels';
 import { runRequest } from './runRequest';
-import { registerFieldConfig } from './fieldConfig';
+import { registerFieldConfig, registerOptionEditors } from './fieldConfig';
 import { importPlugin, registerShared } from './systemjs';
 import { registerTransformers } from './transformers';
 
@@ -158,6 +159,7 @@ function Shell() {
             <Route path="/plugins/:pluginId" element={<AppConfig />} />
             <Route path="/connections/datasources/edit/:uid" element={<DataSourceEdit />} />
             <Route path="/explore" element={<Explore />} />
+            <Route path="/d/:uid/*" element={<Dashboard />} />
             <Route path="/variables" element={<VariableEdit />} />
             <Route path="*" element={<Page title="Netlens preview host" />} />
           </Routes>
@@ -174,6 +176,7 @@ function Shell() {
   registerShared();
   registerTransformers();
   registerFieldConfig();
+  registerOptionEditors();
   setBackendSrv(backendSrv);
   setTemplateSrv(templateSrv as any);
   initDataSources();
