@@ -19,7 +19,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -151,8 +150,8 @@ func TestRunScriptStartsTheStackAndCleansUp(t *testing.T) {
 	if !strings.Contains(output(), previewURL+"/a/netlens-network-app/") {
 		t.Errorf("run.sh did not print the preview host's %s/a/netlens-network-app/", previewURL)
 	}
-	if page := getBody(t, previewURL+"/a/netlens-network-app/"); !strings.Contains(page, "not Grafana") {
-		t.Errorf("the preview host's app page does not say it is not Grafana:\n%s", page)
+	if code, page := testenv.HTTPGet(t, previewURL+"/a/netlens-network-app/"); code != http.StatusOK || !strings.Contains(page, "not Grafana") {
+		t.Errorf("the preview host's app page (HTTP %d) does not say it is not Grafana:\n%s", code, page)
 	}
 	var dss []struct {
 		UID, Type, URL string
@@ -533,18 +532,4 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-func getBody(t *testing.T, u string) string {
-	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d: %v", u, resp.StatusCode, err)
-	}
-	return string(b)
 }
