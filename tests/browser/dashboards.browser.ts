@@ -3,12 +3,10 @@
 // panel's data arrives with no console error, unhandled rejection or failed
 // request and no serious axe violation; on Drops, Netlens's own reasons
 // panel explains the lab's NETFILTER_DROP drops.
-import { closeBrowser, eventually, expectAccessible, newPage, world } from './harness';
+import { eventually, expectAccessible, newPage, world } from './harness';
 
 const w = world();
 const dashboards = ['netlens-overview', 'netlens-drops', 'netlens-nic'];
-
-afterAll(closeBrowser);
 
 describe.each(['prometheus', 'direct'] as const)('%s mode', (mode) => {
   test.each(dashboards)('dashboard %s', async (uid) => {

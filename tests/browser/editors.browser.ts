@@ -2,11 +2,9 @@
 // config editor saves through the host and shows the health check's message
 // (a clear error for an unreachable agent, not a blank page); the query
 // editor runs a query; the variable editor previews the lab's values.
-import { closeBrowser, eventually, newPage, scrapedClientDrops, world } from './harness';
+import { eventually, newPage, scrapedClientDrops, world } from './harness';
 
 const w = world();
-
-afterAll(closeBrowser);
 
 test.each([
   ['direct', 'success'],

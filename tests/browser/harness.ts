@@ -3,7 +3,7 @@
 // request, and axe.
 import AxeBuilder from '@axe-core/playwright';
 import fs from 'node:fs';
-import { Browser, Page, chromium } from 'playwright-core';
+import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
 
 export interface World {
   baseURL: string;
@@ -34,12 +34,24 @@ export interface Problems {
 }
 
 let browser: Browser | undefined;
+const open = new Set<BrowserContext>();
+
+// Each Playwright call and navigation fails on its own, naming what it waited
+// for, well before Jest's per-test timeout (jest.config.js), which would only
+// say that the test was slow: on a loaded machine a page's steps add up.
+const actionTimeoutMs = 20_000;
+const navigationTimeoutMs = 30_000;
+const axeTimeoutMs = 40_000;
 
 export async function newPage(w: World, theme: 'light' | 'dark'): Promise<{ page: Page; problems: Problems }> {
   browser ??= await chromium.launch({ executablePath: w.chromium, args: ['--no-sandbox'] });
   const context = await browser.newContext({ baseURL: w.baseURL, viewport: { width: 1440, height: 1000 } });
   await context.addCookies([{ name: 'netlens_preview_theme', value: theme, url: w.baseURL }]);
+  open.add(context);
+  context.on('close', () => open.delete(context));
   const page = await context.newPage();
+  page.setDefaultTimeout(actionTimeoutMs);
+  page.setDefaultNavigationTimeout(navigationTimeoutMs);
   const problems: Problems = { list: [] };
   page.on('console', (m) => m.type() === 'error' && problems.list.push(`console: ${m.text()}`));
   page.on('pageerror', (e) => problems.list.push(`unhandled: ${e}`));
@@ -56,7 +68,14 @@ export async function newPage(w: World, theme: 'light' | 'dark'): Promise<{ page
   return { page, problems };
 }
 
+// closePages closes what a test left open (one that failed half way), so
+// that the next test does not share the browser with its streams.
+export async function closePages() {
+  await Promise.all([...open].map((c) => c.close()));
+}
+
 export async function closeBrowser() {
+  await closePages();
   await browser?.close();
   browser = undefined;
 }
@@ -76,7 +95,13 @@ const thirdParty: Array<{ rule: string; selector: string }> = [
 
 // expectAccessible fails on any serious or critical axe violation.
 export async function expectAccessible(page: Page) {
-  const result = await new AxeBuilder({ page }).analyze();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const result = await Promise.race([
+    new AxeBuilder({ page }).analyze(),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`axe did not finish in ${axeTimeoutMs} ms`)), axeTimeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
   const bad: string[] = [];
   for (const v of result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')) {
     for (const n of v.nodes) {

@@ -6,6 +6,9 @@ module.exports = {
   testMatch: ['<rootDir>/*.browser.ts'],
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] },
-  testTimeout: 120000,
+  setupFilesAfterEnv: ['<rootDir>/setup.ts'],
+  // A bound for a hung test only: each step has its own, shorter timeout
+  // (harness.ts) so that a slow one is named.
+  testTimeout: 240000,
   maxWorkers: 1,
 };

@@ -1,12 +1,10 @@
 // The live drop tail in direct mode: the Drops page subscribes through
 // Grafana Live (the host's centrifuge server, bridged to the backend's
 // RunStream), and a denied packet shows as a new event row within 5 s.
-import { closeBrowser, deny, eventually, newPage, tableRows, world } from './harness';
+import { deny, eventually, newPage, tableRows, world } from './harness';
 
 const w = world();
 const withinMs = 5000;
-
-afterAll(closeBrowser);
 
 test('in direct mode, the live tail shows a new drop event within 5 s of the packet', async () => {
   const { page, problems } = await newPage(w, 'light');

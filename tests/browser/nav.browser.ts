@@ -4,11 +4,9 @@
 // filters and time range it sets survive a reload through the URL.
 import type { Locator, Page } from 'playwright-core';
 
-import { closeBrowser, eventually, expectAccessible, newPage, tableRows, world } from './harness';
+import { eventually, expectAccessible, newPage, tableRows, world } from './harness';
 
 const w = world();
-
-afterAll(closeBrowser);
 
 /** The ranking rows of the page (the tables with a Dropped column). */
 async function rankingRows(page: Page) {

@@ -4,7 +4,7 @@
 // there as <page>-<theme>.png (scripts/screenshots.sh picks docs/img/ from them).
 import type { Page } from 'playwright-core';
 
-import { closeBrowser, deny, expectAccessible, newPage, sleep, world } from './harness';
+import { deny, expectAccessible, newPage, sleep, world } from './harness';
 
 const w = world();
 
@@ -27,8 +27,6 @@ beforeAll(async () => {
     }
   }
 }, 120_000);
-
-afterAll(closeBrowser);
 
 async function screenshot(page: Page, name: string) {
   if (w.screenshots) {

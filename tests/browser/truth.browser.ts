@@ -3,7 +3,6 @@
 // the iptables rule counted, in both data source modes; Overview's totals are
 // what Prometheus answers for the same PromQL.
 import {
-  closeBrowser,
   deny,
   eventually,
   newPage,
@@ -17,8 +16,6 @@ import {
 
 const w = world();
 const denied = 40;
-
-afterAll(closeBrowser);
 
 // Waits until Prometheus holds the rule's whole count, and a few scrapes more,
 // so that every step of a range query from now on starts from it.

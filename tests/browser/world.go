@@ -382,6 +382,7 @@ type jestReport struct {
 		AssertionResults []struct {
 			FullName        string   `json:"fullName"`
 			Status          string   `json:"status"`
+			DurationMs      float64  `json:"duration"`
 			FailureMessages []string `json:"failureMessages"`
 		} `json:"assertionResults"`
 	} `json:"testResults"`
@@ -451,6 +452,8 @@ func (w *World) RunJest(t *testing.T, env ...string) {
 		}
 		for _, a := range tr.AssertionResults {
 			t.Run(subtestName(a.FullName), func(t *testing.T) {
+				// Where a slow run spends its time.
+				t.Logf("took %.1f s in Jest", a.DurationMs/1000)
 				switch a.Status {
 				case "passed":
 				case "failed":
