@@ -10,8 +10,10 @@ cd "$REPO_ROOT"
 # the NIC collector), and Prometheus (promtool,
 # and the server later suites scrape the agent with), and Chromium with the
 # fonts Grafana's theme asks for (the browser tests in tests/browser drive it
-# with playwright-core; no browser is downloaded).
-APT_PACKAGES=(clang llvm libbpf-dev iproute2 iptables nftables iputils-ping procps ethtool prometheus curl ca-certificates git chromium fonts-inter fonts-dejavu-core)
+# with playwright-core; no browser is downloaded), and etcd and ipset for the
+# tests' Kubernetes control plane and the kube-router NetworkPolicy enforcer
+# (tests/controlplane; scripts/build-controlplane.sh builds the rest).
+APT_PACKAGES=(clang llvm libbpf-dev iproute2 iptables nftables iputils-ping procps ethtool prometheus curl ca-certificates git chromium fonts-inter fonts-dejavu-core etcd-server ipset)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

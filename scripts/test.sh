@@ -68,6 +68,10 @@ bash scripts/scan-dependencies.sh
 step "Dashboard linter"
 bash scripts/lint-dashboards.sh
 
+step "Kubernetes control plane and NetworkPolicy enforcer for the tests (scripts/build-controlplane.sh, cached)"
+NETLENS_CONTROLPLANE_BIN=$(bash scripts/build-controlplane.sh)
+export NETLENS_CONTROLPLANE_BIN
+
 step "Go tests (privileged tests required)"
 # One package at a time: drop tests compare node-wide kernel counts, which
 # another package's lab traffic would disturb. -json so that tests/cireport

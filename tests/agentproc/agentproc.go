@@ -163,12 +163,19 @@ func StartWith(t testing.TB, opts Options, args ...string) *Agent {
 // after the test), and a short drain interval.
 func DropFlags(t testing.TB, podsPath string) []string {
 	t.Helper()
+	return append([]string{"--pods-file", podsPath}, StateFlags(t)...)
+}
+
+// StateFlags are DropFlags without a pod inventory: the agent's own state
+// directory and pin path, and a short drain interval.
+func StateFlags(t testing.TB) []string {
+	t.Helper()
 	pin := fmt.Sprintf("/sys/fs/bpf/netlens-test-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "_"))
 	t.Cleanup(func() {
 		_ = drops.Unpin(pin)
 		_ = os.Remove(pin)
 	})
-	return []string{"--pods-file", podsPath, "--state-dir", t.TempDir(), "--bpffs-path", pin, "--drain-interval", "1s"}
+	return []string{"--state-dir", t.TempDir(), "--bpffs-path", pin, "--drain-interval", "1s"}
 }
 
 // Stop sends SIGTERM and waits for a clean exit.

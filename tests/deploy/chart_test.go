@@ -366,10 +366,9 @@ func checkRBAC(t *testing.T, o *objects) {
 		t.Fatalf("%d ClusterRoles, %d ClusterRoleBindings, want 1 and 1", len(o.clusterRoles), len(o.clusterRoleBindings))
 	}
 	want := map[string][]string{ // group/resource -> verbs
-		"/pods":            {"get", "list", "watch"},
-		"apps/replicasets": {"get", "list", "watch"},
-		"batch/jobs":       {"get", "list", "watch"},
-		"/nodes":           {"get"},
+		"/pods":            {"list", "watch"},
+		"apps/replicasets": {"list", "watch"},
+		"batch/jobs":       {"list", "watch"},
 	}
 	got := map[string][]string{}
 	for _, r := range o.clusterRoles[0].Rules {
@@ -377,8 +376,8 @@ func checkRBAC(t *testing.T, o *objects) {
 			t.Errorf("unexpected rule %s", dump(r))
 		}
 		for _, v := range r.Verbs {
-			if v != "get" && v != "list" && v != "watch" {
-				t.Errorf("ClusterRole grants %q (only get, list, watch are allowed): %s", v, dump(r))
+			if v != "list" && v != "watch" {
+				t.Errorf("ClusterRole grants %q (only list and watch are allowed): %s", v, dump(r))
 			}
 		}
 		for _, g := range r.APIGroups {
