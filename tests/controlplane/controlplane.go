@@ -258,6 +258,13 @@ func (c *ControlPlane) RESTConfig(token string) *rest.Config {
 
 // WriteKubeconfig writes a kubeconfig file for token to path.
 func (c *ControlPlane) WriteKubeconfig(path, token string) error {
+	return c.WriteKubeconfigVia(path, c.URL, token)
+}
+
+// WriteKubeconfigVia is WriteKubeconfig for a client that reaches the API
+// server at another URL (through a forwarder into a network namespace); the
+// server's certificate names 127.0.0.1, so the URL's host must be that.
+func (c *ControlPlane) WriteKubeconfigVia(path, server, token string) error {
 	ca, err := os.ReadFile(c.CAFile)
 	if err != nil {
 		return err
@@ -266,7 +273,7 @@ func (c *ControlPlane) WriteKubeconfig(path, token string) error {
 	cfg := map[string]any{
 		"apiVersion": "v1", "kind": "Config", "current-context": "netlens-test",
 		"clusters": []any{map[string]any{"name": "netlens-test", "cluster": map[string]any{
-			"server": c.URL, "certificate-authority-data": ca}}},
+			"server": server, "certificate-authority-data": ca}}},
 		"users": []any{map[string]any{"name": "netlens-test", "user": map[string]any{"token": token}}},
 		"contexts": []any{map[string]any{"name": "netlens-test", "context": map[string]any{
 			"cluster": "netlens-test", "user": "netlens-test"}}},

@@ -47,7 +47,13 @@ type agentCluster struct {
 	audit                *auditLog
 }
 
-func startAgentCluster(t *testing.T) *agentCluster {
+// clusterOptions change startAgentCluster's setup.
+type clusterOptions struct {
+	// noDenyRule leaves the client's traffic to NetworkPolicies.
+	noDenyRule bool
+}
+
+func startAgentCluster(t *testing.T, opts clusterOptions) *agentCluster {
 	t.Helper()
 	testenv.RequireBTF(t)
 	testenv.RequireCommands(t, "ip", "iptables")
@@ -82,8 +88,10 @@ func startAgentCluster(t *testing.T) *agentCluster {
 		t.Fatal(err)
 	}
 	ac.serverPod = ac.runServer(t, "billing", "payments-0")
-	ac.lab.MustNodeRun("iptables", "-I", "FORWARD", "-s", ac.client.IPv4.String(), "-d", ac.server.IPv4.String(),
-		"-p", "udp", "--dport", fmt.Sprint(denyPort), "-m", "comment", "--comment", denyRule, "-j", "DROP")
+	if !opts.noDenyRule {
+		ac.lab.MustNodeRun("iptables", "-I", "FORWARD", "-s", ac.client.IPv4.String(), "-d", ac.server.IPv4.String(),
+			"-p", "udp", "--dport", fmt.Sprint(denyPort), "-m", "comment", "--comment", denyRule, "-j", "DROP")
+	}
 
 	ac.agent = agentproc.Start(t, append([]string{"--kubeconfig", ac.kubeconfig, "--node-name", node}, agentproc.StateFlags(t)...)...)
 	testenv.Eventually(t, "the agent to list its node's pods", func() bool {
@@ -159,7 +167,7 @@ func (ac *agentCluster) podDrops(t *testing.T, pod *corev1.Pod, direction string
 // the lab's addresses (workloads through the ReplicaSet the agent watches),
 // exactly as many as the rule counted.
 func TestAgentNamesDropsByPodObjects(t *testing.T) {
-	ac := startAgentCluster(t)
+	ac := startAgentCluster(t, clusterOptions{})
 	ac.send(t, 50)
 	testenv.Eventually(t, "the agent to count the client's 50 drops as the rule did", func() bool {
 		return ac.podDrops(t, ac.clientPod, "egress") == 50 && ac.denied(t) == 50

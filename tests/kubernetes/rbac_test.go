@@ -28,7 +28,7 @@ import (
 // watches only its own node's pods; everything else is refused to that
 // account (secrets, single gets, writes, other kinds).
 func TestAgentUsesExactlyItsGrants(t *testing.T) {
-	ac := startAgentCluster(t)
+	ac := startAgentCluster(t, clusterOptions{})
 	ctx := context.Background()
 	ac.send(t, 10)
 	testenv.Eventually(t, "the client's drops to be attributed", func() bool { return ac.podDrops(t, ac.clientPod, "egress") == 10 })

@@ -21,7 +21,7 @@ import (
 // never changed) is lost, and the new server pod gets its drops and none of
 // the old one's.
 func TestAgentSurvivesAPIServerRestartAndExpiredWatch(t *testing.T) {
-	ac := startAgentCluster(t)
+	ac := startAgentCluster(t, clusterOptions{})
 	ctx := context.Background()
 	ac.send(t, 20)
 	testenv.Eventually(t, "the 20 drops counted for both pods", func() bool {
