@@ -10,6 +10,12 @@
 #     a Docker daemon is available; otherwise Netlens's preview host
 #     (tests/previewhost, not Grafana) serving the plugin on the same port;
 #   - in the foreground, `netlens-agent observe`: the agent's drops as they happen.
+# With --cluster, the stack is cluster-shaped: a real Kubernetes control plane
+# (etcd and kube-apiserver, built once by scripts/build-controlplane.sh) with
+# the Helm chart installed, the lab's pods as Pod objects, the deny rule a real
+# NetworkPolicy that kube-router's firewall enforces in the lab's node
+# namespace (tests/controlplane/cmd/netlens-cluster), and the agent naming the
+# pods from the API server with the chart's ServiceAccount token.
 # Stopping removes everything it made: processes, namespaces (with their links
 # and rules), temporary files. Nothing is added to the host's own network.
 #
@@ -41,6 +47,13 @@ demo_ns=netlens-demo
 deny_port=5432
 
 die() { echo "run: $*" >&2; exit 1; }
+cluster=0
+for arg in "$@"; do
+  case $arg in
+    --cluster) cluster=1 ;;
+    *) die "unknown argument ${arg} (the one option is --cluster)" ;;
+  esac
+done
 [[ $(id -u) -eq 0 ]] || die "needs root (the agent loads eBPF programs, the lab makes network namespaces)"
 
 # --- build -------------------------------------------------------------------
@@ -61,6 +74,11 @@ else
   quietly mage -v
   echo "==> building the frontend (dist/)"
   quietly npm run --silent build
+fi
+if ((cluster)); then
+  echo "==> the control plane and kube-router (scripts/build-controlplane.sh; the first time takes many minutes)"
+  controlplane_bin=$(bash scripts/build-controlplane.sh)
+  for c in etcd ipset helm; do command -v "$c" >/dev/null || die "$c not found (run scripts/setup.sh)"; done
 fi
 
 # --- teardown, registered before anything is made ----------------------------
@@ -157,6 +175,13 @@ quiet_netns "$node"
 ip -n "$node" link set lo up
 ip -n "$node" link add br0 type bridge
 ip -n "$node" link set br0 up
+node_ip="${subnet}.1"
+if ((cluster)); then
+  # The node's own address (its Node object's InternalIP, the pods' hostIP)
+  # and bridge netfilter, so that kube-router's rules see bridged pod traffic.
+  ip -n "$node" addr add "${node_ip}/24" dev br0
+  ip netns exec "$node" sysctl -qw net.bridge.bridge-nf-call-iptables=1
+fi
 for pod in client:"$client_ip" server:"$server_ip"; do
   name=${pod%%:*} addr=${pod#*:} ns="${id}-${pod%%:*}"
   quiet_netns "$ns"
@@ -166,6 +191,24 @@ for pod in client:"$client_ip" server:"$server_ip"; do
   ip -n "$ns" addr add "${addr}/24" dev eth0
   ip -n "$ns" link set eth0 up
 done
+if ((cluster)); then
+  cluster_dir="$tmp/cluster"
+  mkdir -p "$cluster_dir"
+  echo "==> control plane, chart, Pod objects, NetworkPolicy and kube-router (log: ${tmp}/cluster.log)"
+  go build -o "$tmp/netlens-cluster" ./tests/controlplane/cmd/netlens-cluster
+  setsid "$tmp/netlens-cluster" -dir "$cluster_dir" -bin "$controlplane_bin" -repo "$REPO_ROOT" \
+    -netns "$node" -node "$node" -node-ip "$node_ip" -namespace "$demo_ns" -client-ip "$client_ip" -server-ip "$server_ip" \
+    -agent-kubeconfig "$tmp/agent.kubeconfig" -admin-kubeconfig "$tmp/admin.kubeconfig" >"$tmp/cluster.log" 2>&1 &
+  cluster_pid=$!
+  pids+=("$cluster_pid")
+  for _ in $(seq 900); do
+    grep -q '^ready:' "$tmp/cluster.log" && break
+    alive "$cluster_pid" || die "the cluster stack exited during start-up"
+    sleep 0.2
+  done
+  grep -q '^ready:' "$tmp/cluster.log" || die "the cluster stack was not ready within 3 minutes"
+  inventory=(--kubeconfig "$tmp/agent.kubeconfig" --node-name "$node")
+else
 # The "network policy": the server refuses UDP to ${deny_port}. The rule's
 # counter is the ground truth for the agent's count (tests/run checks it).
 ip netns exec "$server" iptables -A INPUT -p udp --dport "$deny_port" -m comment --comment nlrun-deny -j DROP
@@ -179,12 +222,14 @@ cat >"$tmp/pods.json" <<JSON
    "status": {"phase": "Running", "podIP": "${server_ip}", "podIPs": [{"ip": "${server_ip}"}]}}
 ]}
 JSON
+inventory=(--pods-file "$tmp/pods.json")
+fi
 
 # --- agent ---------------------------------------------------------------------
 echo "==> netlens-agent on ${agent_addr} (log: ${tmp}/agent.log)"
 # No pinning or saved state: stopping leaves nothing attached to the kernel.
 setsid "$agent_bin" --listen-address "$agent_addr" --log-format text --bpffs-path "" --state-dir "" \
-  --pods-file "$tmp/pods.json" >"$tmp/agent.log" 2>&1 &
+  "${inventory[@]}" >"$tmp/agent.log" 2>&1 &
 agent_pid=$!
 pids+=("$agent_pid")
 wait_ready netlens-agent "$agent_pid" "$agent_url/readyz"
@@ -195,8 +240,10 @@ wait_ready netlens-agent "$agent_pid" "$agent_url/readyz"
 setsid ip netns exec "$client" bash -c 'while :; do printf x >"/dev/udp/$1/$2"; sleep 0.1; done' \
   _ "$server_ip" "$deny_port" >"$tmp/traffic.log" 2>&1 &
 pids+=("$!")
-setsid ip netns exec "$client" ping -q -i 0.5 "$server_ip" >/dev/null 2>>"$tmp/traffic.log" &
-pids+=("$!")
+if ((!cluster)); then # the NetworkPolicy admits only TCP 8080: pings would be denied too
+  setsid ip netns exec "$client" ping -q -i 0.5 "$server_ip" >/dev/null 2>>"$tmp/traffic.log" &
+  pids+=("$!")
+fi
 
 # --- Prometheus ------------------------------------------------------------------
 echo "==> prometheus on ${prom_addr} (data in ${tmp}/prometheus)"
@@ -284,6 +331,10 @@ Netlens is running. Lab pods ${demo_ns}/client -> ${demo_ns}/server: UDP to port
   agent      ${agent_url}/metrics  ${agent_url}/api/v1/status  ${agent_url}/api/v1/events
   prometheus ${prom_url}/graph?g0.expr=rate(netlens_pod_drop_packets_total%5B1m%5D)
 MSG
+if ((cluster)); then
+  echo "  cluster    the deny rule is NetworkPolicy ${demo_ns}/server-allow-client-http, enforced by kube-router;"
+  echo "             ${controlplane_bin}/kubectl --kubeconfig ${tmp}/admin.kubeconfig get pods,networkpolicies -A"
+fi
 if [[ -n $grafana_url ]]; then
   echo "  grafana    ${grafana_url}/a/netlens-network-app"
 else

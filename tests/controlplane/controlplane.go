@@ -238,6 +238,27 @@ func (c *ControlPlane) Stop() {
 	}
 }
 
+// PeakMemory says how much memory etcd and the API server have used at
+// most (VmHWM), while they run.
+func (c *ControlPlane) PeakMemory() string {
+	var parts []string
+	for _, p := range []*process{c.etcd, c.api} {
+		if p == nil || p.exited() {
+			continue
+		}
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				parts = append(parts, p.name+" "+strings.TrimSpace(v))
+			}
+		}
+	}
+	return "peak RSS: " + strings.Join(parts, ", ")
+}
+
 // Logs is the tail of both processes' logs, for a failed test.
 func (c *ControlPlane) Logs() string {
 	var b strings.Builder

@@ -23,6 +23,7 @@ func ForTest(t testing.TB, extraAPIServerArgs ...string) *ControlPlane {
 		t.Fatalf("control plane: %v", err)
 	}
 	t.Cleanup(func() {
+		t.Log(c.PeakMemory())
 		if t.Failed() {
 			t.Log(c.Logs())
 		}

@@ -237,4 +237,3 @@ func (ac *agentCluster) agentResources(t *testing.T) resources {
 		rss: m.Sum("process_resident_memory_bytes", nil), heap: m.Sum("go_memstats_heap_inuse_bytes", nil),
 	}
 }
-

@@ -16,68 +16,94 @@ import (
 // stops with the test.
 func (l *Lab) ForwardToHost(t testing.TB, target string) string {
 	t.Helper()
-	var ln net.Listener
-	// A socket stays in the namespace it was made in, whichever thread uses it.
-	if err := inNetns(l.NodeNetns, func() (err error) {
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
-		return err
-	}); err != nil {
+	f, err := ForwardIntoNetns(l.NodeNetns, target)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns = map[net.Conn]bool{}
-		ended bool
-	)
-	track := func(c net.Conn, open bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case open && ended:
-			c.Close()
-		case open:
-			conns[c] = true
-		default:
-			delete(conns, c)
-		}
+	t.Cleanup(f.Close)
+	return f.Addr
+}
+
+// Forwarder accepts connections in one network namespace and forwards them
+// to an address of the caller's.
+type Forwarder struct {
+	// Addr is where it listens, inside its namespace.
+	Addr string
+	ln   net.Listener
+	wg   sync.WaitGroup
+
+	mu    sync.Mutex
+	conns map[net.Conn]bool
+	ended bool
+}
+
+// ForwardIntoNetns listens on 127.0.0.1 inside the named network namespace
+// and forwards each connection to target. Close stops it.
+func ForwardIntoNetns(netns, target string) (*Forwarder, error) {
+	f := &Forwarder{conns: map[net.Conn]bool{}}
+	// A socket stays in the namespace it was made in, whichever thread uses it.
+	if err := inNetns(netns, func() (err error) {
+		f.ln, err = net.Listen("tcp", "127.0.0.1:0")
+		return err
+	}); err != nil {
+		return nil, err
 	}
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		ended = true
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Add(1)
+	f.Addr = f.ln.Addr().String()
+	f.wg.Add(1)
 	go func() {
-		defer wg.Done()
+		defer f.wg.Done()
 		for {
-			in, err := ln.Accept()
+			in, err := f.ln.Accept()
 			if err != nil {
 				return
 			}
-			wg.Add(1)
+			f.wg.Add(1)
 			go func() {
-				defer wg.Done()
-				track(in, true)
-				defer func() { track(in, false); in.Close() }()
-				out, err := net.Dial("tcp", target)
-				if err != nil {
-					return
-				}
-				track(out, true)
-				defer func() { track(out, false); out.Close() }()
-				done := make(chan struct{})
-				go func() { _, _ = io.Copy(out, in); out.(*net.TCPConn).CloseWrite(); close(done) }()
-				_, _ = io.Copy(in, out)
-				in.(*net.TCPConn).CloseWrite()
-				<-done
+				defer f.wg.Done()
+				f.relay(in, target)
 			}()
 		}
 	}()
-	return ln.Addr().String()
+	return f, nil
+}
+
+func (f *Forwarder) relay(in net.Conn, target string) {
+	f.track(in, true)
+	defer func() { f.track(in, false); in.Close() }()
+	out, err := net.Dial("tcp", target)
+	if err != nil {
+		return
+	}
+	f.track(out, true)
+	defer func() { f.track(out, false); out.Close() }()
+	done := make(chan struct{})
+	go func() { _, _ = io.Copy(out, in); _ = out.(*net.TCPConn).CloseWrite(); close(done) }()
+	_, _ = io.Copy(in, out)
+	_ = in.(*net.TCPConn).CloseWrite()
+	<-done
+}
+
+func (f *Forwarder) track(c net.Conn, open bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case open && f.ended:
+		c.Close()
+	case open:
+		f.conns[c] = true
+	default:
+		delete(f.conns, c)
+	}
+}
+
+// Close stops listening, ends the connections and waits for the relays.
+func (f *Forwarder) Close() {
+	f.ln.Close()
+	f.mu.Lock()
+	f.ended = true
+	for c := range f.conns {
+		c.Close()
+	}
+	f.mu.Unlock()
+	f.wg.Wait()
 }
