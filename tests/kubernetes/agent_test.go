@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -51,6 +52,10 @@ type agentCluster struct {
 type clusterOptions struct {
 	// noDenyRule leaves the client's traffic to NetworkPolicies.
 	noDenyRule bool
+	// inCluster runs the agent as in a pod: no --kubeconfig, the API server
+	// from KUBERNETES_SERVICE_HOST and _PORT, the ServiceAccount's token and
+	// CA where the kubelet mounts them (inClusterAgent).
+	inCluster bool
 }
 
 func startAgentCluster(t *testing.T, opts clusterOptions) *agentCluster {
@@ -93,7 +98,11 @@ func startAgentCluster(t *testing.T, opts clusterOptions) *agentCluster {
 			"-p", "udp", "--dport", fmt.Sprint(denyPort), "-m", "comment", "--comment", denyRule, "-j", "DROP")
 	}
 
-	ac.agent = agentproc.Start(t, append([]string{"--kubeconfig", ac.kubeconfig, "--node-name", node}, agentproc.StateFlags(t)...)...)
+	if opts.inCluster {
+		ac.agent = agentproc.StartWith(t, agentproc.Options{Binary: ac.inClusterAgent(t)}, append([]string{"--node-name", node}, agentproc.StateFlags(t)...)...)
+	} else {
+		ac.agent = agentproc.Start(t, append([]string{"--kubeconfig", ac.kubeconfig, "--node-name", node}, agentproc.StateFlags(t)...)...)
+	}
 	testenv.Eventually(t, "the agent to list its node's pods", func() bool {
 		st := ac.agent.Status(t)
 		return st.Metadata == "kubernetes:node="+node && st.MetaError == ""
@@ -162,12 +171,62 @@ func (ac *agentCluster) podDrops(t *testing.T, pod *corev1.Pod, direction string
 		"namespace": pod.Namespace, "pod": pod.Name, "direction": direction, "reason": dropReason})
 }
 
+// inClusterAgent writes a wrapper that runs the agent as it runs in a pod:
+// in a mount namespace of its own where /run/secrets/kubernetes.io/
+// serviceaccount holds a token the API server issued for the chart's
+// ServiceAccount, its CA and namespace (what the kubelet projects), with
+// KUBERNETES_SERVICE_HOST and _PORT set, and no --kubeconfig.
+func (ac *agentCluster) inClusterAgent(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	sa := filepath.Join(dir, "run", "secrets", "kubernetes.io", "serviceaccount")
+	if err := os.MkdirAll(sa, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(ac.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"token": []byte(ac.serviceAccountToken(t)), "ca.crt": ca, "namespace": []byte(namespace)} {
+		if err := os.WriteFile(filepath.Join(sa, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := url.Parse(ac.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The lab's named network namespaces stay visible under /run/netns
+	// (the agent names drops' namespaces from them).
+	script := fmt.Sprintf(`#!/bin/sh
+exec unshare --mount --propagation private sh -ec '
+mkdir -p %[1]q/run/netns
+mount --rbind /run/netns %[1]q/run/netns
+mount --rbind %[1]q/run /run
+exec env KUBERNETES_SERVICE_HOST=%[2]s KUBERNETES_SERVICE_PORT=%[3]s %[4]q "$@"' sh "$@"
+`, dir, u.Hostname(), u.Port(), agentproc.Binary(t))
+	wrapper := filepath.Join(dir, "netlens-agent-in-cluster")
+	if err := os.WriteFile(wrapper, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return wrapper
+}
+
 // The agent against a real API server, with the chart's ServiceAccount:
 // drops between lab pods are named by the Pod objects whose status carries
 // the lab's addresses (workloads through the ReplicaSet the agent watches),
-// exactly as many as the rule counted.
+// exactly as many as the rule counted. With a kubeconfig, and configured as
+// in a pod.
 func TestAgentNamesDropsByPodObjects(t *testing.T) {
-	ac := startAgentCluster(t, clusterOptions{})
+	for _, inCluster := range []bool{false, true} {
+		t.Run(map[bool]string{false: "kubeconfig", true: "in-cluster"}[inCluster], func(t *testing.T) {
+			testAgentNamesDropsByPodObjects(t, clusterOptions{inCluster: inCluster})
+		})
+	}
+}
+
+func testAgentNamesDropsByPodObjects(t *testing.T, opts clusterOptions) {
+	ac := startAgentCluster(t, opts)
 	ac.send(t, 50)
 	testenv.Eventually(t, "the agent to count the client's 50 drops as the rule did", func() bool {
 		return ac.podDrops(t, ac.clientPod, "egress") == 50 && ac.denied(t) == 50
