@@ -136,6 +136,27 @@ func (h *History) Remove(uid string, at time.Time) {
 	h.prune(at)
 }
 
+// Rename sets the workload of pod uid if it is in the inventory now (an
+// owner's lookup answered after the pod was recorded); a pod that left
+// stays gone.
+func (h *History) Rename(uid, kind, name string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p, ok := h.pods[uid]
+	if !ok || (p.WorkloadKind == kind && p.Workload == name) {
+		return
+	}
+	p.WorkloadKind, p.Workload = kind, name
+	h.pods[uid] = p
+	for _, ip := range h.owned[uid] {
+		if a := h.addrs[ip]; a != nil {
+			if n := len(a.owners); n > 0 && a.owners[n-1].open() && a.owners[n-1].pod.UID == uid {
+				a.owners[n-1].pod = p
+			}
+		}
+	}
+}
+
 // Current returns the pod uid if it is in the inventory now.
 func (h *History) Current(uid string) (Pod, bool) {
 	h.mu.Lock()

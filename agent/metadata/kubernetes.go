@@ -11,15 +11,12 @@ import (
 	"sync"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	appslisters "k8s.io/client-go/listers/apps/v1"
-	batchlisters "k8s.io/client-go/listers/batch/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
@@ -59,10 +56,11 @@ type KubernetesOptions struct {
 	Logger   *slog.Logger
 }
 
-// Kubernetes is the pod inventory of the Kubernetes API, kept by shared
-// informers: the pods of this node (all pods with ClusterPods), and the
-// ReplicaSets and Jobs their owners are named through (a ReplicaSet's pod
-// belongs to its Deployment, a Job's pod to its CronJob).
+// Kubernetes is the pod inventory of the Kubernetes API, kept by a shared
+// informer on the pods of this node (all pods with ClusterPods). The
+// ReplicaSets and Jobs that own this node's pods are got one by one as the
+// pods name them (owners), to name the workload: a ReplicaSet's pod belongs
+// to its Deployment, a Job's pod to its CronJob.
 //
 // Ownership of addresses is recorded in a History as the informers report
 // pods: a pod owns its addresses from when its network came up (the
@@ -75,11 +73,10 @@ type Kubernetes struct {
 	client  kubernetes.Interface
 	history *History
 
-	pods, owners  informers.SharedInformerFactory
-	podInf        cache.SharedIndexInformer
-	rsInf, jobInf cache.SharedIndexInformer
-	rsLister      appslisters.ReplicaSetLister
-	jobLister     batchlisters.JobLister
+	pods       informers.SharedInformerFactory
+	podInf     cache.SharedIndexInformer
+	podHandler cache.ResourceEventHandlerRegistration
+	owners     *owners
 
 	// probeUnsynced and probeSynced are how often probe asks the server.
 	probeUnsynced, probeSynced time.Duration
@@ -143,21 +140,17 @@ func NewKubernetesForClient(client kubernetes.Interface, opts KubernetesOptions)
 	}
 	k.pods = informers.NewSharedInformerFactoryWithOptions(client, 0, podOpts...)
 	k.podInf = k.pods.Core().V1().Pods().Informer()
-	k.owners = informers.NewSharedInformerFactory(client, 0)
-	k.rsInf = k.owners.Apps().V1().ReplicaSets().Informer()
-	k.jobInf = k.owners.Batch().V1().Jobs().Informer()
-	k.rsLister = k.owners.Apps().V1().ReplicaSets().Lister()
-	k.jobLister = k.owners.Batch().V1().Jobs().Lister()
-
-	for what, inf := range map[string]cache.SharedIndexInformer{"pods": k.podInf, "replicasets": k.rsInf, "jobs": k.jobInf} {
-		if err := inf.SetTransform(slim); err != nil {
-			return nil, err
-		}
-		if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) { k.setErr(what, err) }); err != nil {
-			return nil, err
-		}
+	k.owners = newOwners(client)
+	k.owners.answered = k.onOwner
+	k.owners.errored = func(what string, err error) { k.setErr("getting "+what, err) }
+	if err := k.podInf.SetTransform(slim); err != nil {
+		return nil, err
 	}
-	_, err := k.podInf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
+	if err := k.podInf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) { k.setErr("listing and watching pods", err) }); err != nil {
+		return nil, err
+	}
+	var err error
+	k.podHandler, err = k.podInf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
 		AddFunc:    func(obj any, initial bool) { k.onPod(obj, initial) },
 		UpdateFunc: func(_, obj any) { k.onPod(obj, false) },
 		DeleteFunc: k.onDelete,
@@ -168,9 +161,10 @@ func NewKubernetesForClient(client kubernetes.Interface, opts KubernetesOptions)
 	return k, nil
 }
 
-// Start runs the informers and waits up to the sync timeout for the first
-// lists: the owners first (so pods are named through them), then the pods.
-// It returns when synced or timed out; the informers go on either way.
+// Start runs the informer and waits up to the sync timeout for the first
+// list of pods and the lookups of their owners (so that the first drops are
+// named through them). It returns when synced or timed out; the informer
+// goes on either way.
 func (k *Kubernetes) Start() {
 	k.startOnce.Do(func() {
 		go k.probe()
@@ -183,19 +177,21 @@ func (k *Kubernetes) Start() {
 			}
 			close(stopOrDeadline)
 		}()
-		k.owners.Start(k.stop)
-		if !cache.WaitForCacheSync(stopOrDeadline, k.rsInf.HasSynced, k.jobInf.HasSynced) {
-			k.opts.Logger.Warn("ReplicaSets and Jobs not listed yet: workloads are named from pod names until they are", "err", k.Err())
-		}
+		go k.owners.run(k.stop)
 		k.pods.Start(k.stop)
-		if cache.WaitForCacheSync(stopOrDeadline, k.podInf.HasSynced) {
+		// The handler's sync, not the informer's: the first list is in the
+		// history and every owner of it asked for.
+		if cache.WaitForCacheSync(stopOrDeadline, k.podHandler.HasSynced) {
+			if !cache.WaitForCacheSync(stopOrDeadline, k.owners.idle) {
+				k.opts.Logger.Warn("the owners of some pods not looked up yet: their workloads are named from their names until they are", "err", k.Err())
+			}
 			k.markSynced()
 			return
 		}
 		k.opts.Logger.Warn("pods not listed from the Kubernetes API yet; drops are not attributed to pods until they are",
 			"timeout", k.opts.SyncTimeout, "err", k.Err())
 		go func() {
-			if cache.WaitForCacheSync(k.stop, k.podInf.HasSynced) {
+			if cache.WaitForCacheSync(k.stop, k.podHandler.HasSynced) {
 				k.markSynced()
 				k.opts.Logger.Info("pods listed from the Kubernetes API")
 			}
@@ -249,7 +245,7 @@ func (k *Kubernetes) markSynced() {
 
 func (k *Kubernetes) setErr(what string, err error) {
 	k.mu.Lock()
-	k.lastErr, k.lastErrAt = fmt.Errorf("listing and watching %s: %w", what, err), k.now()
+	k.lastErr, k.lastErrAt = fmt.Errorf("%s: %w", what, err), k.now()
 	k.mu.Unlock()
 }
 
@@ -302,12 +298,30 @@ func (k *Kubernetes) onPod(obj any, initial bool) {
 		k.history.Remove(string(pod.UID), at)
 		return
 	}
-	p := k.convert(pod)
+	p, owner := k.convert(pod)
 	from := p.Since
 	if from.IsZero() && !initial {
 		from = at
 	}
 	k.history.Set(p, from, at)
+	// The owner's answer may have come between convert and Set, after
+	// onOwner looked for the pods to rename.
+	if owner != "" {
+		if w, ok := k.owners.get(owner); ok {
+			k.history.Rename(p.UID, w.kind, w.name)
+		}
+	}
+}
+
+// onOwner renames the pods of an owner whose controller was just looked up.
+func (k *Kubernetes) onOwner(uid types.UID, w workloadName) {
+	for _, obj := range k.podInf.GetStore().List() {
+		if pod, ok := obj.(*corev1.Pod); ok {
+			if ref := metav1.GetControllerOf(pod); ref != nil && ref.UID == uid {
+				k.history.Rename(string(pod.UID), w.kind, w.name)
+			}
+		}
+	}
 }
 
 func (k *Kubernetes) onDelete(obj any) {
@@ -319,13 +333,14 @@ func (k *Kubernetes) onDelete(obj any) {
 	}
 }
 
-// convert makes the Pod attribution needs, its workload resolved.
-func (k *Kubernetes) convert(pod *corev1.Pod) Pod {
-	p := Pod{UID: string(pod.UID), Namespace: pod.Namespace, Name: pod.Name, HostNetwork: pod.Spec.HostNetwork, Since: podSince(pod)}
-	p.WorkloadKind, p.Workload = k.workload(pod)
+// convert makes the Pod attribution needs, its workload resolved as far as
+// known; owner is the ReplicaSet or Job still being looked up, if any.
+func (k *Kubernetes) convert(pod *corev1.Pod) (p Pod, owner types.UID) {
+	p = Pod{UID: string(pod.UID), Namespace: pod.Namespace, Name: pod.Name, HostNetwork: pod.Spec.HostNetwork, Since: podSince(pod)}
+	p.WorkloadKind, p.Workload, owner = k.workload(pod)
 	// Finished pods' addresses may already belong to a new pod.
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
-		return p
+		return p, owner
 	}
 	addrs := []string{pod.Status.PodIP}
 	for _, ip := range pod.Status.PodIPs {
@@ -340,7 +355,7 @@ func (k *Kubernetes) convert(pod *corev1.Pod) Pod {
 			p.IPs = append(p.IPs, a)
 		}
 	}
-	return p
+	return p, owner
 }
 
 // podSince is when the pod's network came up, as far as the pod says:
@@ -360,33 +375,26 @@ func podSince(pod *corev1.Pod) time.Time {
 }
 
 // workload names the pod's controller as operators know it: a ReplicaSet's
-// Deployment and a Job's CronJob through the cached ReplicaSet or Job; when
-// that is not cached (yet), from the names (fallbackWorkload).
-func (k *Kubernetes) workload(pod *corev1.Pod) (kind, name string) {
+// Deployment and a Job's CronJob through the owner's lookup; until that
+// answers (and for other nodes' pods, which are not looked up), from the
+// names (fallbackWorkload). owner is the lookup still pending.
+func (k *Kubernetes) workload(pod *corev1.Pod) (kind, name string, owner types.UID) {
 	ref := metav1.GetControllerOf(pod)
 	if ref == nil {
-		return "Pod", pod.Name
+		return "Pod", pod.Name, ""
 	}
-	var owner metav1.Object
-	switch ref.Kind {
-	case "ReplicaSet":
-		if rs, err := k.rsLister.ReplicaSets(pod.Namespace).Get(ref.Name); err == nil && rs.UID == ref.UID {
-			owner = rs
-		}
-	case "Job":
-		if job, err := k.jobLister.Jobs(pod.Namespace).Get(ref.Name); err == nil && job.UID == ref.UID {
-			owner = job
-		}
-	default:
-		return ref.Kind, ref.Name
+	if ref.Kind != "ReplicaSet" && ref.Kind != "Job" {
+		return ref.Kind, ref.Name, ""
 	}
-	if owner == nil {
-		return fallbackWorkload(ref.Kind, ref.Name, pod.Labels)
+	if w, ok := k.owners.get(ref.UID); ok {
+		return w.kind, w.name, ""
 	}
-	if up := metav1.GetControllerOf(owner); up != nil {
-		return up.Kind, up.Name
+	kind, name = fallbackWorkload(ref.Kind, ref.Name, pod.Labels)
+	if k.opts.NodeName == "" || pod.Spec.NodeName != k.opts.NodeName {
+		return kind, name, ""
 	}
-	return ref.Kind, ref.Name
+	k.owners.request(pod.Namespace, *ref)
+	return kind, name, ref.UID
 }
 
 // fallbackWorkload names a workload from names alone: a Deployment names its
@@ -419,8 +427,8 @@ func isScheduleSuffix(s string) bool {
 	return true
 }
 
-// slim keeps what the source reads of pods, ReplicaSets and Jobs, so a
-// cluster-wide cache costs a few hundred bytes per object.
+// slim keeps what the source reads of pods, so a cluster-wide cache costs a
+// few hundred bytes per pod.
 func slim(obj any) (any, error) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
@@ -437,10 +445,6 @@ func slim(obj any) (any, error) {
 			}
 		}
 		return p, nil
-	case *appsv1.ReplicaSet:
-		return &appsv1.ReplicaSet{ObjectMeta: slimMeta(o.ObjectMeta)}, nil
-	case *batchv1.Job:
-		return &batchv1.Job{ObjectMeta: slimMeta(o.ObjectMeta)}, nil
 	}
 	return obj, nil
 }

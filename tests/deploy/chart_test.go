@@ -367,8 +367,8 @@ func checkRBAC(t *testing.T, o *objects) {
 	}
 	want := map[string][]string{ // group/resource -> verbs
 		"/pods":            {"list", "watch"},
-		"apps/replicasets": {"list", "watch"},
-		"batch/jobs":       {"list", "watch"},
+		"apps/replicasets": {"get"},
+		"batch/jobs":       {"get"},
 	}
 	got := map[string][]string{}
 	for _, r := range o.clusterRoles[0].Rules {
@@ -376,8 +376,8 @@ func checkRBAC(t *testing.T, o *objects) {
 			t.Errorf("unexpected rule %s", dump(r))
 		}
 		for _, v := range r.Verbs {
-			if v != "list" && v != "watch" {
-				t.Errorf("ClusterRole grants %q (only list and watch are allowed): %s", v, dump(r))
+			if v != "get" && v != "list" && v != "watch" {
+				t.Errorf("ClusterRole grants %q (only get, list and watch are allowed): %s", v, dump(r))
 			}
 		}
 		for _, g := range r.APIGroups {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -93,6 +94,7 @@ func startAgentCluster(t *testing.T, opts clusterOptions) *agentCluster {
 		t.Fatal(err)
 	}
 	ac.serverPod = ac.runServer(t, "billing", "payments-0")
+	ac.cronJobPod(t, "shop", "nightly")
 	if !opts.noDenyRule {
 		ac.lab.MustNodeRun("iptables", "-I", "FORWARD", "-s", ac.client.IPv4.String(), "-d", ac.server.IPv4.String(),
 			"-p", "udp", "--dport", fmt.Sprint(denyPort), "-m", "comment", "--comment", denyRule, "-j", "DROP")
@@ -147,6 +149,25 @@ func (ac *agentCluster) deploymentReplicaSet(t *testing.T, ns, name string) *app
 		t.Fatal(err)
 	}
 	return rs
+}
+
+// cronJobPod runs a pod of a Job a CronJob made, on the node (no lab
+// namespace behind it): the agent gets the Job to name the pod's workload.
+func (ac *agentCluster) cronJobPod(t *testing.T, ns, cronJob string) {
+	t.Helper()
+	ctx := context.Background()
+	spec := controlplane.PauseSpec()
+	spec.RestartPolicy = corev1.RestartPolicyNever
+	job, err := ac.Admin.BatchV1().Jobs(ns).Create(ctx, &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: cronJob + "-29000000",
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "CronJob", Name: cronJob, UID: types.UID("cronjob-" + cronJob), Controller: ptr(true)}}},
+		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.RunPod(ctx, controlplane.PodSpec{Namespace: ns, Name: job.Name + "-x7k2p", Node: node, HostIP: ac.lab.Gateway4,
+		Owner: &metav1.OwnerReference{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID, Controller: ptr(true)}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // send sends n datagrams from the client to the server's denied port.
