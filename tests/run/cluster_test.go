@@ -28,24 +28,9 @@ func TestRunScriptCluster(t *testing.T) {
 	agentAddr, promAddr, previewAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	previewPort := previewAddr[strings.LastIndexByte(previewAddr, ':')+1:]
 	tmp := t.TempDir()
-	cmd := exec.Command("bash", filepath.Join(root, "scripts", "run.sh"), "--cluster")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "NETLENS_RUN_SKIP_BUILD=1", "NETLENS_AGENT_BINARY="+agentBin,
-		"NETLENS_LISTEN_ADDRESS="+agentAddr, "NETLENS_PROMETHEUS_ADDRESS="+promAddr, "NETLENS_GRAFANA_PORT="+previewPort, "TMPDIR="+tmp)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := os.Create(filepath.Join(t.TempDir(), "run.out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pid := cmd.Process.Pid
+	pid, out, done := startScript(t, exec.Command("bash", filepath.Join(root, "scripts", "run.sh"), "--cluster"),
+		agentBin, agentAddr, promAddr, previewPort, tmp)
 	node := fmt.Sprintf("nlrun-%d-node", pid)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	exited := false
 	t.Cleanup(func() {
 		if !exited {
@@ -101,18 +86,7 @@ func TestRunScriptCluster(t *testing.T) {
 		t.Errorf("the agent does not name pods from the API server: %s", status)
 	}
 
-	if err := syscall.Kill(-pid, syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		exited = true
-		if err != nil {
-			t.Errorf("run.sh --cluster after SIGINT: %v (want exit status 0)", err)
-		}
-	case <-time.After(90 * time.Second):
-		t.Fatal("run.sh --cluster still running 90s after SIGINT")
-	}
+	exited = interrupt(t, pid, done, 90*time.Second)
 	for _, c := range children {
 		if alive(c) {
 			t.Errorf("process %d (%s) still running", c.pid, c.cmdline)

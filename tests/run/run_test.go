@@ -63,27 +63,9 @@ func TestRunScriptStartsTheStackAndCleansUp(t *testing.T) {
 	if script == "" {
 		script = filepath.Join(root, "scripts", "run.sh")
 	}
-	cmd := exec.Command("bash", "-c", `trap "" INT; exec bash "$0"`, script)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "NETLENS_RUN_SKIP_BUILD=1", "NETLENS_AGENT_BINARY="+agentBin,
-		"NETLENS_LISTEN_ADDRESS="+agentAddr, "NETLENS_PROMETHEUS_ADDRESS="+promAddr, "NETLENS_GRAFANA_PORT="+previewPort, "TMPDIR="+tmp)
-	// Its own process group, which gets SIGINT as a terminal's Ctrl-C would send it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// A file, not a pipe: Wait returns when the script exits even if a child
-	// it failed to stop still holds its output.
-	out, err := os.Create(filepath.Join(t.TempDir(), "run.out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pid := cmd.Process.Pid
+	pid, out, done := startScript(t, exec.Command("bash", "-c", `trap "" INT; exec bash "$0"`, script),
+		agentBin, agentAddr, promAddr, previewPort, tmp)
 	prefix := fmt.Sprintf("nlrun-%d-", pid)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	exited := false
 	var children []proc
 	t.Cleanup(func() {
@@ -266,19 +248,7 @@ func TestRunScriptStartsTheStackAndCleansUp(t *testing.T) {
 		t.Errorf("the live view shows no netlens-demo/client -> netlens-demo/server NETFILTER_DROP drops:\n%s", tail(o, 20))
 	}
 
-	// Ctrl-C.
-	if err := syscall.Kill(-pid, syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		exited = true
-		if err != nil {
-			t.Errorf("run.sh after SIGINT: %v (want exit status 0)", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("run.sh still running 60s after SIGINT")
-	}
+	exited = interrupt(t, pid, done, time.Minute)
 
 	// Nothing left: namespaces (and with them the bridge, veths and the rule),
 	// processes, ports, temporary files.
@@ -325,6 +295,51 @@ func TestRunScriptStartsTheStackAndCleansUp(t *testing.T) {
 	}
 	if entries, err := os.ReadDir(tmp); err != nil || len(entries) > 0 {
 		t.Errorf("temporary files left in %s: %v %v", tmp, entries, err)
+	}
+}
+
+// startScript starts cmd (run.sh) from the repository's top directory with
+// the stack's addresses, the agent binary and TMPDIR in its environment, in
+// its own process group (which gets SIGINT as a terminal's Ctrl-C would send
+// it), its output in a file, not a pipe: Wait returns when the script exits
+// even if a child it failed to stop still holds its output. It returns the
+// script's pid, the output file and a channel that gets Wait's result.
+func startScript(t *testing.T, cmd *exec.Cmd, agentBin, agentAddr, promAddr, previewPort, tmp string) (int, *os.File, chan error) {
+	t.Helper()
+	cmd.Dir = testenv.RepoRoot(t)
+	cmd.Env = append(os.Environ(), "NETLENS_RUN_SKIP_BUILD=1", "NETLENS_AGENT_BINARY="+agentBin,
+		"NETLENS_LISTEN_ADDRESS="+agentAddr, "NETLENS_PROMETHEUS_ADDRESS="+promAddr, "NETLENS_GRAFANA_PORT="+previewPort, "TMPDIR="+tmp)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := os.Create(filepath.Join(t.TempDir(), "run.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { out.Close() })
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return cmd.Process.Pid, out, done
+}
+
+// interrupt sends SIGINT to the script's process group, as Ctrl-C does, and
+// waits up to within for it to exit 0. It reports whether the script exited.
+func interrupt(t *testing.T, pid int, done chan error, within time.Duration) bool {
+	t.Helper()
+	if err := syscall.Kill(-pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run.sh after SIGINT: %v (want exit status 0)", err)
+		}
+		return true
+	case <-time.After(within):
+		t.Fatalf("run.sh still running %v after SIGINT", within)
+		return false
 	}
 }
 
