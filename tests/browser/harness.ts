@@ -93,11 +93,15 @@ const thirdParty: Array<{ rule: string; selector: string }> = [
   { rule: 'label-content-name-mismatch', selector: '[data-testid="data-testid RefreshPicker interval button"]' },
 ];
 
-// expectAccessible fails on any serious or critical axe violation.
+// expectAccessible fails on any serious or critical axe violation. The
+// time-series stand-ins' tables of every point are left out: Grafana draws
+// those panels on a canvas, so the tables are the shell's, not a page's, and
+// in direct mode (points every second) their thousands of cells made axe
+// take minutes on a loaded machine.
 export async function expectAccessible(page: Page) {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const result = await Promise.race([
-    new AxeBuilder({ page }).analyze(),
+    new AxeBuilder({ page }).exclude('[data-testid="standin-series"]').options({ resultTypes: ['violations'] }).analyze(),
     new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`axe did not finish in ${axeTimeoutMs} ms`)), axeTimeoutMs);
     }),
