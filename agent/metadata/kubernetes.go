@@ -390,6 +390,11 @@ func (k *Kubernetes) workload(pod *corev1.Pod) (kind, name string, owner types.U
 		return w.kind, w.name, ""
 	}
 	kind, name = fallbackWorkload(ref.Kind, ref.Name, pod.Labels)
+	// A pod whose owner's answer was forgotten (owners keeps so many) keeps
+	// the workload it was given: a label must not flip back and forth.
+	if cur, ok := k.history.Current(string(pod.UID)); ok && (cur.WorkloadKind != kind || cur.Workload != name) {
+		return cur.WorkloadKind, cur.Workload, ""
+	}
 	if k.opts.NodeName == "" || pod.Spec.NodeName != k.opts.NodeName {
 		return kind, name, ""
 	}

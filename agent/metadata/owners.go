@@ -41,8 +41,10 @@ type owners struct {
 	// failed for a reason other than the owner being gone.
 	answered func(uid types.UID, w workloadName)
 	errored  func(what string, err error)
-	// retry is how long after a failed lookup it is tried again.
+	// retry is how long after a failed lookup it is tried again; max is
+	// how many answers are kept.
 	retry time.Duration
+	max   int
 
 	mu       sync.Mutex
 	answers  map[types.UID]workloadName
@@ -53,7 +55,7 @@ type owners struct {
 }
 
 func newOwners(client kubernetes.Interface) *owners {
-	return &owners{client: client, retry: ownerRetry, answers: map[types.UID]workloadName{}, asked: map[types.UID]bool{}, wake: make(chan struct{}, 1)}
+	return &owners{client: client, retry: ownerRetry, max: maxOwnerAnswers, answers: map[types.UID]workloadName{}, asked: map[types.UID]bool{}, wake: make(chan struct{}, 1)}
 }
 
 // get returns the workload the owner uid belongs to, if it has been looked up.
@@ -112,7 +114,7 @@ func (o *owners) run(stop <-chan struct{}) {
 			// Asked again later, by the next pod of this owner or the retry.
 			delete(o.asked, req.ref.UID)
 		case found:
-			if len(o.answers) >= maxOwnerAnswers {
+			if len(o.answers) >= o.max {
 				o.answers, o.asked = map[types.UID]workloadName{}, map[types.UID]bool{req.ref.UID: true}
 			}
 			o.answers[req.ref.UID] = w

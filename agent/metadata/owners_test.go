@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync/atomic"
@@ -9,10 +10,12 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -113,5 +116,54 @@ func TestRenameOfAPodThatLeft(t *testing.T) {
 	h.Rename("u1", "Deployment", "other")
 	if _, ok := h.Current("u1"); ok {
 		t.Fatal("a rename brought a pod that left back")
+	}
+}
+
+// Past the answers kept, all are forgotten; a pod whose owner's answer is
+// gone keeps the workload it was named with when it changes.
+func TestForgottenOwnerKeepsTheWorkload(t *testing.T) {
+	var objs []runtime.Object
+	for _, n := range []string{"a", "b"} {
+		objs = append(objs, &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: n + "-1f2e", Namespace: "shop", UID: types.UID("uid-" + n + "-1f2e"),
+			OwnerReferences: []metav1.OwnerReference{*controller("Rollout", n)}}})
+	}
+	client := fake.NewClientset(objs...)
+	k, err := NewKubernetesForClient(client, KubernetesOptions{NodeName: testNode, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.owners.max = 1
+	k.Start()
+	t.Cleanup(func() { k.Close() })
+	for i, n := range []string{"a", "b"} {
+		pod := kpod(podSpec{name: n + "-1f2e-x", ips: []string{fmt.Sprintf("10.3.3.%d", i+1)}, owner: controller("ReplicaSet", n+"-1f2e"),
+			labels: map[string]string{"pod-template-hash": "1f2e"}})
+		if _, err := client.CoreV1().Pods("shop").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		testenv.Eventually(t, "pod "+n+" named after its Rollout", func() bool {
+			p, _ := k.PodByUID("uid-" + n + "-1f2e-x")
+			return p.WorkloadKind == "Rollout" && p.Workload == n
+		})
+	}
+	// b's answer pushed a's out; a changes while owners cannot be got (so
+	// that a new lookup cannot hide a flip of the label).
+	client.PrependReactor("get", "replicasets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("unreachable")
+	})
+	pod, err := client.CoreV1().Pods("shop").Get(ctx, "a-1f2e-x", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod.Status.PodIPs = append(pod.Status.PodIPs, corev1.PodIP{IP: "fd00::1"})
+	if _, err := client.CoreV1().Pods("shop").UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "the update seen", func() bool {
+		p, _ := k.PodByUID("uid-a-1f2e-x")
+		return len(p.IPs) == 2
+	})
+	if p, _ := k.PodByUID("uid-a-1f2e-x"); p.WorkloadKind != "Rollout" || p.Workload != "a" {
+		t.Errorf("after its owner's answer was forgotten: %s %q, want Rollout a kept", p.WorkloadKind, p.Workload)
 	}
 }
