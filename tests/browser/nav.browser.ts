@@ -54,8 +54,15 @@ test("Overview's namespace ranking drills down into Drops with the namespace, th
   });
   await link.focus();
   await page.keyboard.press('Enter');
-  await page.waitForURL(/\/drops\?/);
-  const url = new URL(page.url());
+  // The page writes its state back into the URL as its scene starts (one
+  // variable after another): wait for the state it settles in.
+  const url = await eventually('the Drops URL with the namespace filter', async () => {
+    const u = new URL(page.url());
+    if (!u.pathname.endsWith('/drops') || u.searchParams.get('var-namespace') !== w.client.namespace) {
+      throw new Error(`URL ${u}`);
+    }
+    return u;
+  });
   expect(url.pathname).toBe(`/a/${w.appId}/drops`);
   expect(url.searchParams.get('var-ds')).toBe(w.datasources.direct);
   expect(url.searchParams.get('var-namespace')).toBe(w.client.namespace);
