@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 // What the controllers and kubelets that do not run here would do, done by
@@ -147,13 +148,11 @@ func (c *ControlPlane) DeletePod(ctx context.Context, namespace, name string) er
 // namespaces that enforce it, and no service-account token.
 func PauseSpec() corev1.PodSpec {
 	return corev1.PodSpec{
-		AutomountServiceAccountToken: ptr(false),
+		AutomountServiceAccountToken: ptr.To(false),
 		Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10",
-			SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr(false),
+			SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
 				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}}},
-		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr(true), RunAsUser: ptr(int64(65535)),
+		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To(int64(65535)),
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -17,7 +17,6 @@ import (
 // security reports against the version, so it sees only lab traffic.
 type KubeRouter struct {
 	proc *process
-	log  string
 }
 
 // KubeRouterOptions configure StartKubeRouter.
@@ -47,7 +46,7 @@ func StartKubeRouter(opts KubeRouterOptions) (*KubeRouter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &KubeRouter{proc: p, log: opts.Log}, nil
+	return &KubeRouter{proc: p}, nil
 }
 
 // Exited reports whether kube-router has stopped.

@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	"github.com/netlens/netlens/tests/agentproc"
 	"github.com/netlens/netlens/tests/controlplane"
@@ -89,7 +90,7 @@ func startAgentCluster(t *testing.T, opts clusterOptions) *agentCluster {
 	rs := ac.deploymentReplicaSet(t, "shop", "web")
 	var err error
 	ac.clientPod, err = c.RunPod(ctx, ac.podSpec("shop", "web-5f7c9-abcde", ac.client, &metav1.OwnerReference{
-		APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name, UID: rs.UID, Controller: ptr(true)}))
+		APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name, UID: rs.UID, Controller: ptr.To(true)}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func (ac *agentCluster) podSpec(ns, name string, p *lab.Pod, owner *metav1.Owner
 func (ac *agentCluster) runServer(t *testing.T, ns, name string) *corev1.Pod {
 	t.Helper()
 	pod, err := ac.RunPod(context.Background(), ac.podSpec(ns, name, ac.server, &metav1.OwnerReference{
-		APIVersion: "apps/v1", Kind: "StatefulSet", Name: "payments", UID: types.UID("statefulset-payments"), Controller: ptr(true)}))
+		APIVersion: "apps/v1", Kind: "StatefulSet", Name: "payments", UID: types.UID("statefulset-payments"), Controller: ptr.To(true)}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func (ac *agentCluster) deploymentReplicaSet(t *testing.T, ns, name string) *app
 		t.Fatal(err)
 	}
 	rs, err := ac.Admin.AppsV1().ReplicaSets(ns).Create(ctx, &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: name + "-5f7c9",
-		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: d.Name, UID: d.UID, Controller: ptr(true)}}},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: d.Name, UID: d.UID, Controller: ptr.To(true)}}},
 		Spec: appsv1.ReplicaSetSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: tmpl}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -159,13 +160,13 @@ func (ac *agentCluster) cronJobPod(t *testing.T, ns, cronJob string) {
 	spec := controlplane.PauseSpec()
 	spec.RestartPolicy = corev1.RestartPolicyNever
 	job, err := ac.Admin.BatchV1().Jobs(ns).Create(ctx, &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: cronJob + "-29000000",
-		OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "CronJob", Name: cronJob, UID: types.UID("cronjob-" + cronJob), Controller: ptr(true)}}},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "CronJob", Name: cronJob, UID: types.UID("cronjob-" + cronJob), Controller: ptr.To(true)}}},
 		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ac.RunPod(ctx, controlplane.PodSpec{Namespace: ns, Name: job.Name + "-x7k2p", Node: node, HostIP: ac.lab.Gateway4,
-		Owner: &metav1.OwnerReference{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID, Controller: ptr(true)}}); err != nil {
+		Owner: &metav1.OwnerReference{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID, Controller: ptr.To(true)}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -289,16 +290,8 @@ func (a *auditLog) flags() []string {
 	return []string{"--audit-policy-file=" + a.policy, "--audit-log-path=" + a.path, "--audit-log-maxbackup=0"}
 }
 
-// waitFor polls until cond holds, failing the test after testenv.Patience.
+// waitFor polls cond every 100 ms: the conditions here read logs or send probes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(testenv.Patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("still waiting after %v: %s", testenv.Patience, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testenv.EventuallyEvery(t, 100*time.Millisecond, what, cond)
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -16,6 +16,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	"github.com/netlens/netlens/tests/controlplane"
 	"github.com/netlens/netlens/tests/lab"
@@ -158,7 +159,7 @@ func (ac *agentCluster) applyPolicies(t *testing.T) {
 
 func udpPolicyPort(port int) networkingv1.NetworkPolicyPort {
 	p := intstr.FromInt32(int32(port))
-	return networkingv1.NetworkPolicyPort{Protocol: ptr(corev1.ProtocolUDP), Port: &p}
+	return networkingv1.NetworkPolicyPort{Protocol: ptr.To(corev1.ProtocolUDP), Port: &p}
 }
 
 // listenUDP counts the datagrams the server pod receives on port.

@@ -16,11 +16,18 @@ const Patience = time.Minute
 // awaited if it does not within Patience.
 func Eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
+	EventuallyEvery(t, 10*time.Millisecond, what, cond)
+}
+
+// EventuallyEvery is Eventually polling every interval, for a cond that is
+// costly to ask or acts each time (reads a log, sends a probe).
+func EventuallyEvery(t testing.TB, interval time.Duration, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(Patience)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("still waiting after %v: %s", Patience, what)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(interval)
 	}
 }
